@@ -1,0 +1,642 @@
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as HashMap from "effect/HashMap"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import {
+  type SessionConflict,
+  SessionDataError,
+  SessionStateError,
+  type SessionStoreError,
+  SessionTimeout
+} from "../SessionError.js"
+import { type SessionRecord, SessionStore, type SessionStoreService } from "../SessionStore.js"
+import { generateId } from "./id.js"
+import { deepFreeze, freezeJson, type Json, JsonProblem } from "./json.js"
+
+// ---------------------------------------------------------------------------------------------
+// keys
+// ---------------------------------------------------------------------------------------------
+
+/** @internal */
+export const KeyTypeId: unique symbol = Symbol.for("effect-session/SessionKey")
+
+/** @internal */
+export interface SessionKey<A, I = A> {
+  readonly [KeyTypeId]: typeof KeyTypeId
+  readonly name: string
+  readonly schema: Schema.Schema<A, I, never>
+}
+
+/** @internal */
+export const key = <A, I>(name: string, schema: Schema.Schema<A, I, never>): SessionKey<A, I> => ({
+  [KeyTypeId]: KeyTypeId,
+  name,
+  schema
+})
+
+/** @internal */
+export type AnyKey = SessionKey<any, any> | string
+
+/** @internal */
+export type ValueOf<K> = K extends SessionKey<infer A, any> ? A : Json
+
+/** @internal */
+export type InputOf<K> = K extends SessionKey<infer A, any> ? A : unknown
+
+/** @internal */
+export type ReadError<K> = K extends SessionKey<any, any> ? SessionDataError : never
+
+const keyName = (k: AnyKey): string => typeof k === "string" ? k : k.name
+
+const encodeValue = (k: AnyKey, value: unknown): Effect.Effect<Json, SessionDataError> => {
+  if (typeof k === "string") return toJson(k, value)
+  return Effect.flatMap(
+    Effect.mapError(
+      Schema.encode(k.schema)(value),
+      (cause) =>
+        new SessionDataError({ key: k.name, reason: "Encode", cause, detail: ParseResult.TreeFormatter.formatErrorSync(cause) })
+    ),
+    (encoded) => toJson(k.name, encoded)
+  )
+}
+
+const toJson = (name: string, value: unknown): Effect.Effect<Json, SessionDataError> => {
+  const json = freezeJson(value)
+  return json instanceof JsonProblem
+    ? Effect.fail(new SessionDataError({ key: name, reason: "NotJson", detail: json.detail }))
+    : Effect.succeed(json)
+}
+
+const decodeValue = <K extends AnyKey>(k: K, stored: Json): Effect.Effect<ValueOf<K>, ReadError<K>> => {
+  if (typeof k === "string") return Effect.succeed(stored as ValueOf<K>)
+  return Effect.mapError(
+    Schema.decodeUnknown(k.schema)(stored),
+    (cause) =>
+      new SessionDataError({ key: k.name, reason: "Decode", cause, detail: ParseResult.TreeFormatter.formatErrorSync(cause) })
+  ) as Effect.Effect<ValueOf<K>, ReadError<K>>
+}
+
+// ---------------------------------------------------------------------------------------------
+// options
+// ---------------------------------------------------------------------------------------------
+
+/** @internal */
+export interface SessionOptions {
+  readonly idleTimeout?: Duration.DurationInput | undefined
+  readonly absoluteTimeout?: Duration.DurationInput | undefined
+  readonly touchInterval?: Duration.DurationInput | undefined
+}
+
+/** @internal */
+export const defaults = {
+  idleTimeout: Duration.minutes(30),
+  absoluteTimeout: Duration.hours(8),
+  touchInterval: Duration.minutes(1)
+} as const
+
+interface ResolvedOptions {
+  readonly idleMillis: number
+  readonly absoluteMillis: number
+  readonly touchMillis: number
+}
+
+const resolve = (options: SessionOptions = {}): ResolvedOptions => {
+  const idleMillis = Duration.toMillis(options.idleTimeout ?? defaults.idleTimeout)
+  const absoluteMillis = Duration.toMillis(options.absoluteTimeout ?? defaults.absoluteTimeout)
+  const touchMillis = Duration.toMillis(options.touchInterval ?? defaults.touchInterval)
+  if (!(idleMillis > 0) || !(absoluteMillis > 0) || !(touchMillis >= 0)) {
+    throw new RangeError("effect-session: idleTimeout and absoluteTimeout must be positive, touchInterval not negative")
+  }
+  return { idleMillis, absoluteMillis, touchMillis }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the manager: one session across units of work
+// ---------------------------------------------------------------------------------------------
+
+/** The last committed state of the session, as the manager knows it. @internal */
+export interface Committed {
+  readonly id: string
+  /** 0: not stored (a new session) */
+  readonly version: number
+  readonly createdAt: number
+  readonly expiresAt: number
+  readonly userId: string | undefined
+  readonly data: HashMap.HashMap<string, Json>
+}
+
+/** What a transport needs to know after the request. @internal */
+export interface Outcome {
+  /** The session was loaded (or created) during the request. */
+  readonly touched: boolean
+  /** The id under which the session is stored now, if it is stored. */
+  readonly id: Option.Option<Redacted.Redacted<string>>
+  /** The session was saved during the request (its id or its expiry may have changed). */
+  readonly saved: boolean
+  /** The expiry of the session (epoch milliseconds). */
+  readonly expiresAt: number
+}
+
+/** @internal */
+export interface SessionManager {
+  readonly store: SessionStoreService
+  readonly options: ResolvedOptions
+  readonly id: Effect.Effect<Redacted.Redacted<string>, SessionStoreError>
+  readonly isNew: Effect.Effect<boolean, SessionStoreError>
+  readonly expired: Effect.Effect<Option.Option<SessionTimeout>, SessionStoreError>
+  readonly failIfExpired: Effect.Effect<void, SessionTimeout | SessionStoreError>
+  readonly committed: Effect.Effect<Committed, SessionStoreError>
+  readonly outcome: () => Outcome
+  /** @internal */
+  readonly commitUnit: (unit: UnitState) => Effect.Effect<void, SessionStoreError | SessionConflict>
+}
+
+/** @internal */
+export const SessionManagerTag = Context.GenericTag<SessionManager>("effect-session/SessionManager")
+
+/** @internal */
+export interface MakeManagerOptions extends SessionOptions {
+  /** The id presented by the client or the workflow, if any. */
+  readonly id?: string | undefined
+  /**
+   * Whether an id the store does not hold is taken as the id of the new session (a workflow that
+   * names its session) or replaced by a fresh one (anything a client sent: fixation defence).
+   */
+  readonly adoptUnknownId?: boolean | undefined
+}
+
+const emptyData: HashMap.HashMap<string, Json> = HashMap.empty()
+
+const toData = (record: SessionRecord): HashMap.HashMap<string, Json> => {
+  let data = emptyData
+  for (const k of Object.keys(record.data)) {
+    data = HashMap.set(data, k, deepFreeze(record.data[k]) as Json)
+  }
+  return data
+}
+
+const fromData = (data: HashMap.HashMap<string, Json>): { [key: string]: Json } => {
+  const out: { [key: string]: Json } = {}
+  for (const [k, v] of data) {
+    if (k === "__proto__") Object.defineProperty(out, k, { value: v, enumerable: true, writable: true })
+    else out[k] = v
+  }
+  return out
+}
+
+/** @internal */
+export const makeManager = (options: MakeManagerOptions = {}): Effect.Effect<SessionManager, never, SessionStore> =>
+  Effect.map(SessionStore, (store) => unsafeMakeManager(store, options))
+
+/** @internal */
+export const unsafeMakeManager = (store: SessionStoreService, options: MakeManagerOptions = {}): SessionManager => {
+  const resolved = resolve(options)
+  const presented = options.id
+  const adopt = options.adoptUnknownId ?? false
+  let state: Committed | undefined
+  let isNew = false
+  let expired: SessionTimeout | undefined
+  let saved = false
+  const lock = Effect.unsafeMakeSemaphore(1)
+
+  const expiryFor = (now: number, createdAt: number) =>
+    Math.min(now + resolved.idleMillis, createdAt + resolved.absoluteMillis)
+
+  const fresh = (now: number, id: string): Committed => ({
+    id,
+    version: 0,
+    createdAt: now,
+    expiresAt: expiryFor(now, now),
+    userId: undefined,
+    data: emptyData
+  })
+
+  const load: Effect.Effect<Committed, SessionStoreError> = Effect.suspend(() => {
+    if (state !== undefined) return Effect.succeed(state)
+    return lock.withPermits(1)(Effect.suspend(() => {
+      if (state !== undefined) return Effect.succeed(state)
+      return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        if (presented === undefined) {
+          isNew = true
+          return Effect.succeed(state = fresh(now, generateId()))
+        }
+        return Effect.flatMap(store.load(presented), (found) => {
+          if (Option.isNone(found)) {
+            isNew = true
+            return Effect.succeed(state = fresh(now, adopt ? presented : generateId()))
+          }
+          const record = found.value
+          if (record.expiresAt <= now) {
+            expired = new SessionTimeout({
+              sessionId: Redacted.make(presented),
+              expiredAt: record.expiresAt,
+              reason: record.createdAt + resolved.absoluteMillis <= record.expiresAt ? "Absolute" : "Idle",
+              data: toData(record)
+            })
+            isNew = true
+            state = fresh(now, generateId())
+            // the expired record is reported once: the next request presenting it finds nothing
+            return Effect.as(Effect.ignore(store.delete(presented)), state)
+          }
+          return Effect.succeed(
+            state = {
+              id: presented,
+              version: record.version,
+              createdAt: record.createdAt,
+              expiresAt: record.expiresAt,
+              userId: record.userId,
+              data: toData(record)
+            }
+          )
+        })
+      })
+    }))
+  })
+
+  const save = (
+    id: string,
+    base: Committed,
+    data: HashMap.HashMap<string, Json>,
+    userId: string | undefined,
+    now: number,
+    expectedVersion: number
+  ) => {
+    const next: Committed = {
+      id,
+      version: expectedVersion + 1,
+      createdAt: base.createdAt,
+      expiresAt: expiryFor(now, base.createdAt),
+      userId,
+      data
+    }
+    return Effect.as(
+      store.save(id, {
+        data: fromData(data),
+        version: next.version,
+        createdAt: next.createdAt,
+        expiresAt: next.expiresAt,
+        userId
+      }, expectedVersion),
+      next
+    )
+  }
+
+  const commitUnit = (unit: UnitState): Effect.Effect<void, SessionStoreError | SessionConflict> =>
+    Effect.suspend(() => {
+      const base = unit.base
+      const data = unit.data
+      if (base === undefined || data === undefined) return Effect.void // never touched
+      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.gen(function*() {
+          let current = base
+          let dataNow = data
+          if (unit.destroy) {
+            // the old session is gone; what the unit wrote after destroy starts a new one
+            if (current.version > 0) yield* store.delete(current.id)
+            current = fresh(now, generateId())
+            state = current
+            isNew = true
+          } else if (unit.regenerate) {
+            const newId = generateId()
+            if (current.version > 0) {
+              state = yield* save(newId, current, dataNow, unit.userId, now, 0)
+              saved = true
+              yield* store.delete(current.id)
+              return
+            }
+            current = { ...current, id: newId }
+            state = current
+          }
+          const dataChanged = dataNow !== current.data || unit.userId !== current.userId
+          if (current.version === 0) {
+            // never save an empty session
+            if (HashMap.size(dataNow) === 0) return
+          } else if (!dataChanged) {
+            // unchanged: move the idle deadline only when it moves by at least touchInterval
+            const moved = expiryFor(now, current.createdAt) - current.expiresAt
+            if (moved < resolved.touchMillis || moved <= 0) return
+            dataNow = current.data
+          }
+          state = yield* save(current.id, current, dataNow, unit.userId, now, current.version)
+          saved = true
+        })
+      )
+    })
+
+  return {
+    store,
+    options: resolved,
+    id: Effect.map(load, (s) => Redacted.make(s.id)),
+    isNew: Effect.map(load, () => isNew),
+    expired: Effect.map(load, () => Option.fromNullable(expired)),
+    failIfExpired: Effect.flatMap(load, () => expired === undefined ? Effect.void : Effect.fail(expired)),
+    committed: load,
+    outcome: () => ({
+      touched: state !== undefined,
+      id: state !== undefined && state.version > 0 ? Option.some(Redacted.make(state.id)) : Option.none(),
+      saved,
+      expiresAt: state?.expiresAt ?? 0
+    }),
+    commitUnit
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the unit of work
+// ---------------------------------------------------------------------------------------------
+
+/** @internal */
+export type UnitStatus = "open" | "committed" | "aborted"
+
+/** @internal */
+export interface UnitState {
+  status: UnitStatus
+  base: Committed | undefined
+  data: HashMap.HashMap<string, Json> | undefined
+  userId: string | undefined
+  destroy: boolean
+  regenerate: boolean
+  savepoints: Array<SavepointImpl>
+}
+
+/** @internal */
+export const SavepointTypeId: unique symbol = Symbol.for("effect-session/Savepoint")
+
+/** @internal */
+export interface Savepoint {
+  readonly [SavepointTypeId]: typeof SavepointTypeId
+  /** Restores the unit's data to this point; may be called many times while the savepoint is valid. */
+  readonly rollback: Effect.Effect<void, SessionStateError>
+  /** Whether a rollback to this savepoint is still possible. */
+  readonly valid: Effect.Effect<boolean>
+}
+
+interface SavepointImpl extends Savepoint {
+  isValid: boolean
+  readonly data: HashMap.HashMap<string, Json>
+  readonly userId: string | undefined
+  readonly destroy: boolean
+  readonly regenerate: boolean
+}
+
+/** @internal */
+export interface Session {
+  readonly manager: SessionManager
+  readonly status: Effect.Effect<UnitStatus>
+  readonly get: <K extends AnyKey>(key: K) => Effect.Effect<Option.Option<ValueOf<K>>, ReadError<K> | SessionStoreError>
+  readonly getOrElse: <K extends AnyKey>(
+    key: K,
+    orElse: () => ValueOf<K>
+  ) => Effect.Effect<ValueOf<K>, ReadError<K> | SessionStoreError>
+  readonly getOrSet: <K extends AnyKey>(
+    key: K,
+    orElse: () => InputOf<K>
+  ) => Effect.Effect<ValueOf<K>, SessionDataError | SessionStateError | SessionStoreError>
+  readonly has: (key: AnyKey) => Effect.Effect<boolean, SessionStoreError>
+  readonly set: <K extends AnyKey>(
+    key: K,
+    value: InputOf<K>
+  ) => Effect.Effect<void, SessionDataError | SessionStateError | SessionStoreError>
+  readonly modify: <K extends AnyKey>(
+    key: K,
+    f: (current: Option.Option<ValueOf<K>>) => InputOf<K>
+  ) => Effect.Effect<ValueOf<K>, SessionDataError | SessionStateError | SessionStoreError>
+  readonly remove: (key: AnyKey) => Effect.Effect<void, SessionStateError | SessionStoreError>
+  readonly clear: Effect.Effect<void, SessionStateError | SessionStoreError>
+  readonly keys: Effect.Effect<ReadonlyArray<string>, SessionStoreError>
+  readonly entries: Effect.Effect<HashMap.HashMap<string, Json>, SessionStoreError>
+  readonly savepoint: Effect.Effect<Savepoint, SessionStateError | SessionStoreError>
+  readonly abort: Effect.Effect<void, SessionStateError>
+  readonly regenerate: Effect.Effect<void, SessionStateError | SessionStoreError>
+  readonly destroy: Effect.Effect<void, SessionStateError | SessionStoreError>
+  readonly bindUser: (userId: string | undefined) => Effect.Effect<void, SessionStateError | SessionStoreError>
+  readonly userId: Effect.Effect<Option.Option<string>, SessionStoreError>
+  /** @internal */
+  readonly unit: UnitState
+}
+
+/** @internal */
+export const SessionTag = Context.GenericTag<Session>("effect-session/Session")
+
+const writeNotAllowed = () => new SessionStateError({ reason: "WriteNotAllowed" })
+const invalidSavepoint = () => new SessionStateError({ reason: "InvalidSavepoint" })
+
+const invalidateFrom = (unit: UnitState, index: number) => {
+  for (let i = index; i < unit.savepoints.length; i++) unit.savepoints[i]!.isValid = false
+  unit.savepoints.length = index
+}
+
+/** @internal */
+export const makeUnit = (manager: SessionManager): Session => {
+  const unit: UnitState = {
+    status: "open",
+    base: undefined,
+    data: undefined,
+    userId: undefined,
+    destroy: false,
+    regenerate: false,
+    savepoints: []
+  }
+
+  // the data of the unit: loaded from the manager's last committed snapshot on first access
+  const data: Effect.Effect<HashMap.HashMap<string, Json>, SessionStoreError> = Effect.suspend(() => {
+    if (unit.data !== undefined) return Effect.succeed(unit.data)
+    return Effect.map(manager.committed, (committed) => {
+      if (unit.data !== undefined) return unit.data
+      unit.base = committed
+      unit.userId = committed.userId
+      return unit.data = committed.data
+    })
+  })
+  const writable = Effect.suspend((): Effect.Effect<HashMap.HashMap<string, Json>, SessionStoreError | SessionStateError> =>
+    unit.status === "open" ? data : Effect.fail(writeNotAllowed())
+  )
+  const write = (f: (data: HashMap.HashMap<string, Json>) => HashMap.HashMap<string, Json>) =>
+    Effect.flatMap(writable, (current) => Effect.sync(() => void (unit.data = f(current))))
+
+  const get = <K extends AnyKey>(k: K): Effect.Effect<Option.Option<ValueOf<K>>, ReadError<K> | SessionStoreError> =>
+    Effect.flatMap(data, (d) => {
+      const stored = HashMap.get(d, keyName(k))
+      return Option.isNone(stored)
+        ? Effect.succeed(Option.none())
+        : Effect.map(decodeValue(k, stored.value), Option.some)
+    })
+
+  const set = <K extends AnyKey>(k: K, value: InputOf<K>) =>
+    Effect.flatMap(
+      Effect.zipRight(writable, encodeValue(k, value)),
+      (json) => write((d) => HashMap.set(d, keyName(k), json))
+    )
+
+  const modify = <K extends AnyKey>(k: K, f: (current: Option.Option<ValueOf<K>>) => InputOf<K>) =>
+    Effect.gen(function*() {
+      yield* writable
+      const current = yield* get(k)
+      const json = yield* encodeValue(k, f(current))
+      yield* write((d) => HashMap.set(d, keyName(k), json))
+      return yield* decodeValue(k, json)
+    })
+
+  const rollbackTo = (sp: SavepointImpl): Effect.Effect<void, SessionStateError> =>
+    Effect.suspend(() => {
+      if (unit.status !== "open" || !sp.isValid) return Effect.fail(invalidSavepoint())
+      const index = unit.savepoints.indexOf(sp)
+      invalidateFrom(unit, index + 1)
+      unit.data = sp.data
+      unit.userId = sp.userId
+      unit.destroy = sp.destroy
+      unit.regenerate = sp.regenerate
+      return Effect.void
+    })
+
+  const self: Session = {
+    manager,
+    unit,
+    status: Effect.sync(() => unit.status),
+    get,
+    getOrElse: (k, orElse) => Effect.map(get(k), Option.getOrElse(orElse)),
+    getOrSet: (k, orElse) =>
+      Effect.flatMap(get(k), (current) =>
+        Option.isSome(current)
+          ? Effect.succeed(current.value)
+          : modify(k, () => orElse())),
+    has: (k) => Effect.map(data, HashMap.has(keyName(k))),
+    set,
+    modify,
+    remove: (k) => write(HashMap.remove(keyName(k))),
+    clear: write(() => emptyData),
+    keys: Effect.map(data, (d) => Array.from(HashMap.keys(d))),
+    entries: data,
+    savepoint: Effect.map(writable, (current) => {
+      const sp: SavepointImpl = {
+        [SavepointTypeId]: SavepointTypeId,
+        isValid: true,
+        data: current,
+        userId: unit.userId,
+        destroy: unit.destroy,
+        regenerate: unit.regenerate,
+        rollback: Effect.suspend(() => rollbackTo(sp)),
+        valid: Effect.sync(() => sp.isValid)
+      }
+      unit.savepoints.push(sp)
+      return sp
+    }),
+    abort: Effect.suspend(() => {
+      if (unit.status === "aborted") return Effect.void
+      if (unit.status !== "open") return Effect.fail(writeNotAllowed())
+      discard(unit)
+      return Effect.void
+    }),
+    regenerate: Effect.map(writable, () => void (unit.regenerate = true)),
+    destroy: Effect.map(writable, () => {
+      unit.destroy = true
+      unit.regenerate = false
+      unit.userId = undefined
+      unit.data = emptyData
+    }),
+    bindUser: (userId) => Effect.map(writable, () => void (unit.userId = userId)),
+    userId: Effect.map(data, () => Option.fromNullable(unit.userId))
+  }
+  return self
+}
+
+const discard = (unit: UnitState) => {
+  unit.status = "aborted"
+  invalidateFrom(unit, 0)
+  unit.data = unit.base?.data
+  unit.userId = unit.base?.userId
+  unit.destroy = false
+  unit.regenerate = false
+}
+
+/** @internal */
+export const commit = (session: Session): Effect.Effect<void, SessionStoreError | SessionConflict> =>
+  Effect.suspend(() => {
+    const unit = session.unit
+    if (unit.status !== "open") return Effect.void
+    return Effect.onExit(session.manager.commitUnit(unit), (exit) =>
+      Effect.sync(() => {
+        if (Exit.isSuccess(exit)) {
+          unit.status = "committed"
+          invalidateFrom(unit, 0)
+        } else {
+          discard(unit)
+        }
+      }))
+  })
+
+/** @internal */
+export const rollback = (session: Session): Effect.Effect<void> =>
+  Effect.sync(() => {
+    if (session.unit.status === "open") discard(session.unit)
+  })
+
+// ---------------------------------------------------------------------------------------------
+// transaction and layer
+// ---------------------------------------------------------------------------------------------
+
+/** @internal */
+export const transaction = <A, E, R>(
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | SessionStoreError | SessionConflict, Exclude<R, Session> | SessionManager> =>
+  Effect.flatMap(Effect.serviceOption(SessionTag), (parent) => {
+    if (Option.isSome(parent) && parent.value.unit.status === "open") {
+      return nested(parent.value, self) as Effect.Effect<A, E, Exclude<R, Session>>
+    }
+    return Effect.flatMap(SessionManagerTag, (manager) =>
+      Effect.uninterruptibleMask((restore) => {
+        const session = makeUnit(manager)
+        return Effect.flatMap(
+          Effect.exit(restore(Effect.provideService(self, SessionTag, session))),
+          (exit): Effect.Effect<A, E | SessionStoreError | SessionConflict, never> =>
+            Exit.isSuccess(exit)
+              ? Effect.as(commit(session), exit.value)
+              : Effect.zipRight(rollback(session), exit)
+        )
+      }))
+  })
+
+const nested = <A, E, R>(session: Session, self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(Effect.either(session.savepoint), (sp) => {
+      // the savepoint can only fail when the unit cannot be loaded: run the effect, it will fail too
+      if (sp._tag === "Left") return restore(self)
+      return Effect.flatMap(Effect.exit(restore(self)), (exit) =>
+        Exit.isSuccess(exit)
+          ? exit
+          : Effect.zipRight(Effect.ignore(sp.right.rollback), exit))
+    })
+  )
+
+/** A commit that failed in the layer form: a defect, since a finalizer cannot fail. @internal */
+export class SessionCommitFailed extends Error {
+  readonly _tag = "SessionCommitFailed"
+  constructor(readonly error: SessionStoreError | SessionConflict) {
+    super(`Session commit failed when the Session layer was released: ${error.message}`)
+    this.name = "SessionCommitFailed"
+  }
+}
+
+/** @internal */
+export const layer: Layer.Layer<Session, never, SessionManager> = Layer.scoped(
+  SessionTag,
+  Effect.flatMap(SessionManagerTag, (manager) =>
+    Effect.acquireRelease(
+      Effect.sync(() => makeUnit(manager)),
+      (session, exit) =>
+        Exit.isSuccess(exit)
+          ? Effect.catchAll(commit(session), (error) => Effect.die(new SessionCommitFailed(error)))
+          : rollback(session)
+    ))
+)
+
+/** @internal */
+export const layerManager = (options: MakeManagerOptions): Layer.Layer<SessionManager, never, SessionStore> =>
+  Layer.effect(SessionManagerTag, makeManager(options))
