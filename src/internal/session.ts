@@ -53,6 +53,14 @@ export type InputOf<K> = K extends SessionKey<infer A, any> ? A : unknown
 /** @internal */
 export type ReadError<K> = K extends SessionKey<any, any> ? SessionDataError : never
 
+// where a value failed its schema, without the value itself: session data never goes into messages
+const issuePaths = (error: ParseResult.ParseError): string => {
+  const paths = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
+    issue.path.length === 0 ? "at the root" : `at ${issue.path.map((p) => `[${JSON.stringify(p)}]`).join("")}`
+  )
+  return Array.from(new Set(paths)).join(", ")
+}
+
 const keyName = (k: AnyKey): string => typeof k === "string" ? k : k.name
 
 const encodeValue = (k: AnyKey, value: unknown): Effect.Effect<Json, SessionDataError> => {
@@ -60,8 +68,7 @@ const encodeValue = (k: AnyKey, value: unknown): Effect.Effect<Json, SessionData
   return Effect.flatMap(
     Effect.mapError(
       Schema.encode(k.schema)(value),
-      (cause) =>
-        new SessionDataError({ key: k.name, reason: "Encode", cause, detail: ParseResult.TreeFormatter.formatErrorSync(cause) })
+      (cause) => new SessionDataError({ key: k.name, reason: "Encode", detail: issuePaths(cause) })
     ),
     (encoded) => toJson(k.name, encoded)
   )
@@ -78,8 +85,7 @@ const decodeValue = <K extends AnyKey>(k: K, stored: Json): Effect.Effect<ValueO
   if (typeof k === "string") return Effect.succeed(stored as ValueOf<K>)
   return Effect.mapError(
     Schema.decodeUnknown(k.schema)(stored),
-    (cause) =>
-      new SessionDataError({ key: k.name, reason: "Decode", cause, detail: ParseResult.TreeFormatter.formatErrorSync(cause) })
+    (cause) => new SessionDataError({ key: k.name, reason: "Decode", detail: issuePaths(cause) })
   ) as Effect.Effect<ValueOf<K>, ReadError<K>>
 }
 
