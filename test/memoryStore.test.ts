@@ -1,0 +1,68 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Option, TestClock } from "effect"
+import { SessionStore } from "effect-session"
+
+const record = (expiresAt: number, data: Record<string, unknown> = { count: 1 }): SessionStore.SessionRecord => ({
+  data,
+  version: 1,
+  createdAt: 0,
+  expiresAt
+})
+
+describe("memory store", () => {
+  it.scoped("is bounded: over maxEntries, the least recently written sessions are evicted", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory({ maxEntries: 3 })
+      for (const id of ["a", "b", "c"]) yield* store.save(id, record(1_000_000), 0)
+      // rewriting "a" makes it the most recent
+      yield* store.save("a", { ...record(1_000_000), version: 2 }, 1)
+      yield* store.save("d", record(1_000_000), 0)
+      expect(store.size()).toBe(3)
+      expect(yield* store.load("b")).toEqual(Option.none())
+      expect(Option.isSome(yield* store.load("a"))).toBe(true)
+      expect(Option.isSome(yield* store.load("d"))).toBe(true)
+    }))
+
+  it.scoped("sweeps expired sessions on one schedule, after keeping them for retainExpired", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory({ sweepInterval: "1 minute", retainExpired: "10 minutes" })
+      yield* store.save("short", record(60_000), 0)
+      yield* store.save("long", record(24 * 60 * 60_000), 0)
+      yield* TestClock.adjust("5 minutes")
+      // expired but retained: still loadable, so that the app can be told what expired
+      expect(Option.isSome(yield* store.load("short"))).toBe(true)
+      yield* TestClock.adjust("7 minutes")
+      expect(yield* store.load("short")).toEqual(Option.none())
+      expect(Option.isSome(yield* store.load("long"))).toBe(true)
+      expect(store.size()).toBe(1)
+    }))
+
+  it.scoped("purge removes what is past its retention and says how many", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory({ sweepInterval: "1 day", retainExpired: "0 millis" })
+      for (let i = 0; i < 10; i++) yield* store.save(`s${i}`, record(i < 4 ? 1000 : 10_000_000), 0)
+      yield* TestClock.adjust("1 minute")
+      expect(yield* store.purge).toBe(4)
+      expect(store.size()).toBe(6)
+    }))
+
+  it.scoped("keeps records isolated from the objects the caller holds", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory()
+      const data = { list: [1] }
+      yield* store.save("x", record(1_000_000, data), 0)
+      data.list.push(2)
+      const loaded = Option.getOrThrow(yield* store.load("x"))
+      ;(loaded.data.list as Array<number>).push(3)
+      expect(Option.getOrThrow(yield* store.load("x")).data).toEqual({ list: [1] })
+    }))
+
+  it.scoped("compare-and-set: a stale expected version is a SessionConflict and changes nothing", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory()
+      yield* store.save("x", record(1_000_000, { n: 1 }), 0)
+      const conflict = yield* Effect.flip(store.save("x", { ...record(1_000_000, { n: 2 }), version: 1 }, 0))
+      expect(conflict._tag).toBe("SessionConflict")
+      expect(Option.getOrThrow(yield* store.load("x")).data).toEqual({ n: 1 })
+    }))
+})
