@@ -171,8 +171,7 @@ const withSession = <A, E>(f: (session: SessionService) => Effect.Effect<A, E>):
  */
 export const get = <K extends Key>(
   key: K
-): Effect.Effect<Option.Option<ValueOf<K>>, ReadError<K> | SessionStoreError, Session> =>
-  withSession((s) => s.get(key))
+): Effect.Effect<Option.Option<ValueOf<K>>, ReadError<K> | SessionStoreError, Session> => withSession((s) => s.get(key))
 
 /**
  * Reads a key, or the value of `orElse` when it is not set.
@@ -335,8 +334,9 @@ export const destroy: Effect.Effect<void, SessionStateError | SessionStoreError,
  * @since 0.1.0
  * @category combinators
  */
-export const bindUser = (userId: string | undefined): Effect.Effect<void, SessionStateError | SessionStoreError, Session> =>
-  withSession((s) => s.bindUser(userId))
+export const bindUser = (
+  userId: string | undefined
+): Effect.Effect<void, SessionStateError | SessionStoreError, Session> => withSession((s) => s.bindUser(userId))
 
 /**
  * The user the session is bound to.

@@ -130,8 +130,7 @@ export const memoryStoreDefaults = {
  */
 export const makeMemory: (
   options?: MemoryStoreOptions
-) => Effect.Effect<SessionStoreService & internal.MemoryStoreInspect, never, Scope.Scope> =
-  internal.makeMemory
+) => Effect.Effect<SessionStoreService & internal.MemoryStoreInspect, never, Scope.Scope> = internal.makeMemory
 
 /**
  * The memory store as a layer: the embedded default, for one process.

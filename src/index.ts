@@ -31,3 +31,10 @@ export * as SessionManager from "./SessionManager.js"
  * @since 0.1.0
  */
 export * as SessionStore from "./SessionStore.js"
+
+/**
+ * Sessions for `@effect/platform` HTTP apps: middleware, signed cookies, header and query transports.
+ *
+ * @since 0.1.0
+ */
+export * as HttpSession from "./HttpSession.js"

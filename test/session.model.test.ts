@@ -4,7 +4,9 @@
  * the two must agree on the outcome (ok or which error) and on the data.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, FastCheck as fc, HashMap, Layer, Option } from "effect"
+import type { HashMap } from "effect"
+import { Effect, FastCheck as fc, Layer, Option } from "effect"
+import type { SessionManager } from "effect-session"
 import { Session, SessionStore } from "effect-session"
 
 type Op =
@@ -31,7 +33,11 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 12, arbitrary: leaf },
   {
     weight: 2,
-    arbitrary: fc.record({ t: fc.constant("nested" as const), ops: fc.array(leaf, { maxLength: 5 }), fail: fc.boolean() })
+    arbitrary: fc.record({
+      t: fc.constant("nested" as const),
+      ops: fc.array(leaf, { maxLength: 5 }),
+      fail: fc.boolean()
+    })
   },
   { weight: 2, arbitrary: fc.constant({ t: "commit" as const }) },
   { weight: 1, arbitrary: fc.constant({ t: "fail" as const }) }
@@ -137,7 +143,7 @@ const toMap = (entries: HashMap.HashMap<string, unknown>): Data =>
 const runLeaf = (
   o: Op,
   savepoints: Array<Session.Savepoint>
-): Effect.Effect<string, never, Session.Session> => {
+): Effect.Effect<string, never, Session.Session | SessionManager.SessionManager> => {
   const outcome = <E extends { readonly _tag: string }>(e: Effect.Effect<unknown, E, Session.Session>) =>
     Effect.match(e, { onFailure: (err) => err._tag, onSuccess: () => "ok" })
   switch (o.t) {

@@ -1,18 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import {
-  Cause,
-  Data,
-  Deferred,
-  Effect,
-  Exit,
-  Fiber,
-  HashMap,
-  Layer,
-  Option,
-  Redacted,
-  Schema,
-  TestClock
-} from "effect"
+import { Cause, Data, Deferred, Effect, Exit, Fiber, HashMap, Layer, Option, Redacted, Schema, TestClock } from "effect"
 import { Session, SessionError, SessionManager, SessionStore } from "effect-session"
 
 class Boom extends Data.TaggedError("Boom")<{}> {}

@@ -9,7 +9,8 @@ export const ID_BYTES = 32
  *
  * @internal
  */
-export const generateId = (): string => Encoding.encodeBase64Url(globalThis.crypto.getRandomValues(new Uint8Array(ID_BYTES)))
+export const generateId = (): string =>
+  Encoding.encodeBase64Url(globalThis.crypto.getRandomValues(new Uint8Array(ID_BYTES)))
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/
 

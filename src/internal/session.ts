@@ -107,7 +107,8 @@ export const defaults = {
   touchInterval: Duration.minutes(1)
 } as const
 
-interface ResolvedOptions {
+/** @internal */
+export interface ResolvedOptions {
   readonly idleMillis: number
   readonly absoluteMillis: number
   readonly touchMillis: number
@@ -176,7 +177,15 @@ export interface MakeManagerOptions extends SessionOptions {
    * names its session) or replaced by a fresh one (anything a client sent: fixation defence).
    */
   readonly adoptUnknownId?: boolean | undefined
+  /** Options resolved once (see `prepare`), so that a manager per request costs no parsing. */
+  readonly resolved?: ResolvedOptions | undefined
 }
+
+/** Resolves the options once, for many managers. @internal */
+export const prepare = (options: SessionOptions): MakeManagerOptions => ({ resolved: resolve(options) })
+
+/** @internal */
+export const newId = generateId
 
 const emptyData: HashMap.HashMap<string, Json> = HashMap.empty()
 
@@ -203,7 +212,7 @@ export const makeManager = (options: MakeManagerOptions = {}): Effect.Effect<Ses
 
 /** @internal */
 export const unsafeMakeManager = (store: SessionStoreService, options: MakeManagerOptions = {}): SessionManager => {
-  const resolved = resolve(options)
+  const resolved = options.resolved ?? resolve(options)
   const presented = options.id
   const adopt = options.adoptUnknownId ?? false
   let state: Committed | undefined
@@ -332,8 +341,7 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
           }
           state = yield* save(current.id, current, dataNow, unit.userId, now, current.version)
           saved = true
-        })
-      )
+        }))
     })
 
   return {
@@ -461,9 +469,10 @@ export const makeUnit = (manager: SessionManager): Session => {
       return unit.data = committed.data
     })
   })
-  const writable = Effect.suspend((): Effect.Effect<HashMap.HashMap<string, Json>, SessionStoreError | SessionStateError> =>
-    unit.status === "open" ? data : Effect.fail(writeNotAllowed())
-  )
+  const writable = Effect.suspend((): Effect.Effect<
+    HashMap.HashMap<string, Json>,
+    SessionStoreError | SessionStateError
+  > => unit.status === "open" ? data : Effect.fail(writeNotAllowed()))
   const write = (f: (data: HashMap.HashMap<string, Json>) => HashMap.HashMap<string, Json>) =>
     Effect.flatMap(writable, (current) => Effect.sync(() => void (unit.data = f(current))))
 

@@ -1,0 +1,260 @@
+/**
+ * Sessions for `@effect/platform` HTTP apps.
+ *
+ * The middleware gives each request a `SessionManager` and runs the handler as one unit of work:
+ * it **commits** when the handler succeeds with a response whose status `commitOn` accepts (by
+ * default any status below 400), and it is **discarded** when the handler fails, dies, is
+ * interrupted (the client went away) or answers with a 4xx/5xx status. A failed commit replaces the
+ * response: 503 when the store failed, 409 on a conflict (`onCommitError` to change it) — never a
+ * 200 with lost data.
+ *
+ * The session travels in a signed cookie by default: HMAC-SHA256 over the id, `HttpOnly`,
+ * `SameSite=Lax`, `Path=/`, `Secure` (turn it off only for plain-HTTP development). A cookie that
+ * does not verify is ignored without asking the store. No cookie is sent for a session that was
+ * never written to.
+ *
+ * @example
+ * ```ts
+ * import { HttpRouter, HttpServerResponse } from "@effect/platform"
+ * import { Effect, Option, Redacted, Schema } from "effect"
+ * import { HttpSession, Session, SessionStore } from "effect-session"
+ *
+ * const Count = Session.key("count", Schema.Number)
+ *
+ * const app = HttpRouter.empty.pipe(
+ *   HttpRouter.post("/counter", Effect.gen(function*() {
+ *     const n = yield* Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1)
+ *     return HttpServerResponse.text(String(n))
+ *   })),
+ *   HttpSession.middleware
+ * )
+ *
+ * const SessionLive = HttpSession.layer({ secrets: [Redacted.make("a random secret of 32 bytes or more!!")] }).pipe(
+ *   Layer.provide(SessionStore.layerMemory())
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import type * as HttpApiMiddleware_ from "@effect/platform/HttpApiMiddleware"
+import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
+import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
+import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import * as internal from "./internal/http.js"
+import * as core from "./internal/session.js"
+import type { Session } from "./Session.js"
+import type { SessionConflict, SessionStoreError } from "./SessionError.js"
+import type { SessionManager, SessionOptions } from "./SessionManager.js"
+import type { SessionStore } from "./SessionStore.js"
+
+/**
+ * Cookie attributes. Defaults: name `session`, `HttpOnly`, `Secure`, `SameSite=Lax`, `Path=/`, no
+ * `Domain`, a browser-session cookie (`persistent: false`: no `Max-Age`, gone when the browser
+ * closes). With `persistent: true` the cookie's `Max-Age` follows the session's expiry and is
+ * refreshed when the session is saved.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CookieOptions extends internal.CookieOptions {}
+
+/**
+ * How the session id travels:
+ *
+ * - `Cookie` (default): a signed cookie.
+ * - `Header`: a signed token in a request header, echoed in the same response header when it
+ *   changes (an empty value: forget it). For APIs and non-browser clients. Default name
+ *   `x-session-id`.
+ * - `Query`: the signed id in a URL query parameter (default `sid`); a request without one is
+ *   redirected (302) to the same URL with a new id. **Legacy**: ids leak through `Referer`
+ *   headers, logs and shared links. Off unless chosen.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Transport = internal.Transport
+
+/**
+ * Options of the HTTP session layer.
+ *
+ * - `secrets`: the signing secrets, at least 32 bytes each; the first signs, all verify (rotate by
+ *   putting the new secret first and keeping the old one until its cookies are gone).
+ * - `transport`: see {@link Transport}; `cookie`: the cookie's attributes.
+ * - `idleTimeout`, `absoluteTimeout`, `touchInterval`: see `SessionManager.SessionOptions`.
+ * - `commitOn`: which response statuses commit the handler's unit. Default: below 400.
+ * - `onCommitError`: the response when the commit fails. Default: 503 (store), 409 (conflict).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends SessionOptions {
+  readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
+  readonly transport?: Transport | undefined
+  readonly cookie?: CookieOptions | undefined
+  readonly commitOn?: ((status: number) => boolean) | undefined
+  readonly onCommitError?:
+    | ((error: SessionStoreError | SessionConflict) => HttpServerResponse.HttpServerResponse)
+    | undefined
+}
+
+/**
+ * The resolved HTTP session configuration (store, signer, transport).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HttpSessionService extends internal.HttpSessionService {}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class HttpSession extends Context.Tag("effect-session/HttpSession")<HttpSession, HttpSessionService>() {}
+
+/**
+ * The HTTP session configuration as a layer, on the `SessionStore` in context. Invalid options
+ * (no secret, a short secret, `SameSite=None` without `Secure`) are a defect at start-up.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<HttpSession, never, SessionStore> => internal.layer(options) as any
+
+/**
+ * The options read from `Config`, e.g. environment variables:
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { HttpSession } from "effect-session"
+ *
+ * const SessionLive = HttpSession.layerConfig({
+ *   secrets: Config.array(Config.redacted("SESSION_SECRET")),
+ *   idleTimeout: Config.duration("SESSION_IDLE_TIMEOUT").pipe(Config.withDefault("30 minutes")),
+ *   cookie: Config.all({ secure: Config.boolean("SESSION_COOKIE_SECURE").pipe(Config.withDefault(true)) })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Config.Wrap<Options>
+): Layer.Layer<HttpSession, ConfigError.ConfigError, SessionStore> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))
+
+/**
+ * The middleware for `HttpRouter` / `HttpApp` apps: apply it to the app or router itself (not to
+ * `HttpServer.serve`, whose middleware runs after the response is written).
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export const middleware: <E, R>(
+  app: HttpApp.Default<E, R>
+) => HttpApp.Default<E, Exclude<R, Session | SessionManager> | HttpSession> = internal.middleware as any
+
+/**
+ * Marks a handler that opens its own units of work (`Session.transaction`, several per request)
+ * instead of running as one unit.
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export const manual: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = internal.manual
+
+/**
+ * The middleware for `HttpLayerRouter` apps, as a global middleware layer.
+ *
+ * @example
+ * ```ts
+ * import { HttpLayerRouter } from "@effect/platform"
+ * import { HttpSession } from "effect-session"
+ *
+ * // routes: a Layer of HttpLayerRouter.add(...)
+ * // const Server = HttpLayerRouter.serve(routes.pipe(Layer.provide(HttpSession.layerRouter)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export const layerRouter: Layer.Layer<never, never, HttpLayerRouter.HttpRouter | HttpSession> = HttpLayerRouter
+  .middleware<{ provides: Session | SessionManager }>()(
+    Effect.map(
+      internal.HttpSessionTag,
+      (config) => (effect: Effect.Effect<HttpServerResponse.HttpServerResponse, any, any>) =>
+        Effect.provideService(internal.middleware(effect), internal.HttpSessionTag, config)
+    ) as any,
+    { global: true }
+  ) as any
+
+/**
+ * The `HttpApi` middleware that gives handlers the `Session` (their unit of work). An
+ * `HttpApiMiddleware` runs before the handler and cannot see its outcome, so the unit is run by
+ * {@link layerApi}, which wraps the whole API app: a handler that fails with a declared error
+ * answers with its 4xx/5xx status, and is therefore discarded by the default `commitOn`.
+ *
+ * @example
+ * ```ts
+ * import { HttpApiGroup, HttpApiEndpoint } from "@effect/platform"
+ * import { Schema } from "effect"
+ * import { HttpSession } from "effect-session"
+ *
+ * const Account = HttpApiGroup.make("account")
+ *   .add(HttpApiEndpoint.post("login", "/login").addSuccess(Schema.String))
+ *   .middleware(HttpSession.ApiSession)
+ * ```
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export class ApiSession extends HttpApiMiddleware.Tag<ApiSession>()("effect-session/HttpSession/ApiSession", {
+  provides: core.SessionTag as unknown as Context.Tag<Session, Session["Type"]>
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export declare namespace ApiSession {
+  /**
+   * @since 0.1.0
+   */
+  export type Service = HttpApiMiddleware_.HttpApiMiddleware<Session["Type"], never>
+}
+
+/**
+ * What an `HttpApi` app needs for sessions: the {@link ApiSession} middleware's implementation and
+ * the wrapper around the API app that runs each request's unit of work. Provide it to
+ * `HttpApiBuilder.api(...)` / `HttpApiBuilder.serve()`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerApi: Layer.Layer<ApiSession, never, HttpSession> = Layer.merge(
+  Layer.succeed(
+    ApiSession,
+    Effect.flatMap(
+      Effect.serviceOption(core.SessionTag),
+      (session) =>
+        session._tag === "Some"
+          ? Effect.succeed(session.value)
+          : Effect.dieMessage("effect-session: HttpSession.layerApi is not provided to HttpApiBuilder.serve")
+    ) as any
+  ),
+  HttpApiBuilder.middleware(
+    Effect.map(
+      internal.HttpSessionTag,
+      (config) => (app: HttpApp.Default) =>
+        Effect.provideService(internal.middleware(app), internal.HttpSessionTag, config)
+    ) as any
+  )
+) as any
