@@ -186,15 +186,19 @@ export const manual: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A,
  * @since 0.1.0
  * @category middleware
  */
-export const layerRouter: Layer.Layer<never, never, HttpLayerRouter.HttpRouter | HttpSession> = HttpLayerRouter
-  .middleware<{ provides: Session | SessionManager }>()(
-    Effect.map(
-      internal.HttpSessionTag,
-      (config) => (effect: Effect.Effect<HttpServerResponse.HttpServerResponse, any, any>) =>
-        Effect.provideService(internal.middleware(effect), internal.HttpSessionTag, config)
-    ) as any,
-    { global: true }
-  ) as any
+export const layerRouter = HttpLayerRouter.middleware<{ provides: Session | SessionManager }>()(
+  Effect.map(
+    internal.HttpSessionTag,
+    (config) => (effect: Effect.Effect<HttpServerResponse.HttpServerResponse, any, any>) =>
+      Effect.provideService(internal.middleware(effect), internal.HttpSessionTag, config)
+  ) as any,
+  { global: true }
+) as Layer.Layer<
+  | HttpLayerRouter.Request.From<"Requires", Session | SessionManager>
+  | HttpLayerRouter.Request.From<"GlobalRequires", Session | SessionManager>,
+  never,
+  HttpLayerRouter.HttpRouter | HttpSession
+>
 
 /**
  * The `HttpApi` middleware that gives handlers the `Session` (their unit of work). An
@@ -232,6 +236,20 @@ export declare namespace ApiSession {
 }
 
 /**
+ * The `HttpApi` middleware that gives handlers the `SessionManager`: for handlers that open their
+ * own units of work (`HttpSession.manual` + `Session.transaction`) or read the session's id or
+ * expiry.
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export class ApiSessionManager
+  extends HttpApiMiddleware.Tag<ApiSessionManager>()("effect-session/HttpSession/ApiSessionManager", {
+    provides: core.SessionManagerTag as unknown as Context.Tag<SessionManager, SessionManager["Type"]>
+  })
+{}
+
+/**
  * What an `HttpApi` app needs for sessions: the {@link ApiSession} middleware's implementation and
  * the wrapper around the API app that runs each request's unit of work. Provide it to
  * `HttpApiBuilder.api(...)` / `HttpApiBuilder.serve()`.
@@ -239,7 +257,17 @@ export declare namespace ApiSession {
  * @since 0.1.0
  * @category layers
  */
-export const layerApi: Layer.Layer<ApiSession, never, HttpSession> = Layer.merge(
+export const layerApi: Layer.Layer<ApiSession | ApiSessionManager, never, HttpSession> = Layer.mergeAll(
+  Layer.succeed(
+    ApiSessionManager,
+    Effect.flatMap(
+      Effect.serviceOption(core.SessionManagerTag),
+      (manager) =>
+        manager._tag === "Some"
+          ? Effect.succeed(manager.value)
+          : Effect.dieMessage("effect-session: HttpSession.layerApi is not provided to HttpApiBuilder.serve")
+    ) as any
+  ),
   Layer.succeed(
     ApiSession,
     Effect.flatMap(

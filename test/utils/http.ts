@@ -1,0 +1,84 @@
+import type { HttpApp } from "@effect/platform"
+import { HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Layer, Redacted, type Scope } from "effect"
+import { HttpSession, type SessionStore } from "effect-session"
+import { createServer } from "node:http"
+
+export const secret = Redacted.make("test secret: 32 bytes or more, for signing ids")
+export const otherSecret = Redacted.make("another secret, also 32 bytes or more long!!")
+
+/** A plain-HTTP test server on 127.0.0.1, port 0; gives its base URL. */
+export const serve = <E, R>(
+  app: HttpApp.Default<E, R>,
+  context: Layer.Layer<R, never, never>
+): Effect.Effect<string, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const server = yield* Layer.build(NodeHttpServer.layer(() => createServer(), { port: 0, host: "127.0.0.1" }))
+    const ctx = yield* Layer.build(context)
+    yield* HttpServer.serveEffect(app).pipe(Effect.provide(server), Effect.provide(ctx))
+    return yield* HttpServer.addressWith((address) =>
+      address._tag === "TcpAddress"
+        ? Effect.succeed(`http://${address.hostname}:${address.port}`)
+        : Effect.dieMessage("not a TCP address")
+    ).pipe(Effect.provide(server))
+  }).pipe(Effect.orDie)
+
+export interface Reply {
+  readonly status: number
+  readonly body: string
+  readonly headers: Headers
+  readonly setCookies: ReadonlyArray<string>
+}
+
+/** A fetch client with a cookie jar (cookies only: attributes are checked on `setCookies`). */
+export const client = (base: string) => {
+  const jar = new Map<string, string>()
+  const request = (method: string, path: string, init: RequestInit = {}) =>
+    Effect.promise(async (): Promise<Reply> => {
+      const headers = new Headers(init.headers)
+      if (jar.size > 0 && !headers.has("cookie")) {
+        headers.set("cookie", Array.from(jar, ([k, v]) => `${k}=${v}`).join("; "))
+      }
+      const response = await fetch(base + path, { ...init, method, headers, redirect: "manual" })
+      const setCookies = response.headers.getSetCookie()
+      for (const line of setCookies) {
+        const [pair, ...attributes] = line.split(";")
+        const eq = pair!.indexOf("=")
+        const name = pair!.slice(0, eq).trim()
+        const value = pair!.slice(eq + 1).trim()
+        const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a))
+        if (expired || value === "") jar.delete(name)
+        else jar.set(name, value)
+      }
+      return { status: response.status, body: await response.text(), headers: response.headers, setCookies }
+    })
+  return {
+    jar,
+    get: (path: string, init?: RequestInit) => request("GET", path, init),
+    post: (path: string, init?: RequestInit) => request("POST", path, init)
+  }
+}
+
+/** The HTTP session layer for tests: plain HTTP (no Secure) unless told otherwise. */
+export const sessionLayer = (
+  store: Layer.Layer<SessionStore.SessionStore>,
+  options: Partial<HttpSession.Options> = {}
+) =>
+  HttpSession.layer({ secrets: [secret], ...options, cookie: { secure: false, ...options.cookie } }).pipe(
+    Layer.provideMerge(store)
+  )
+
+/** Serves a server layer (HttpLayerRouter.serve, HttpApiBuilder.serve) on 127.0.0.1, port 0. */
+export const serveLayer = <E>(
+  layer: Layer.Layer<never, E, Layer.Layer.Success<ReturnType<typeof NodeHttpServer.layer>>>
+): Effect.Effect<string, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const server = NodeHttpServer.layer(() => createServer(), { port: 0, host: "127.0.0.1" })
+    const ctx = yield* Layer.build(Layer.provideMerge(layer, server))
+    return yield* HttpServer.addressWith((address) =>
+      address._tag === "TcpAddress"
+        ? Effect.succeed(`http://${address.hostname}:${address.port}`)
+        : Effect.dieMessage("not a TCP address")
+    ).pipe(Effect.provide(ctx))
+  }).pipe(Effect.orDie)
