@@ -35,7 +35,11 @@ const SessionLive = Layer.unwrapEffect(Effect.gen(function*() {
 
 const ServerLive = Layer.unwrapEffect(Effect.gen(function*() {
   const host = yield* Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
-  const port = yield* Config.port("PORT").pipe(Config.withDefault(3000))
+  // PORT=0 picks a free port (the tests use it)
+  const port = yield* Config.integer("PORT").pipe(
+    Config.validate({ message: "PORT must be 0-65535", validation: (p) => p >= 0 && p <= 65535 }),
+    Config.withDefault(3000)
+  )
   return NodeHttpServer.layer(() => createServer(), { host, port })
 }))
 
