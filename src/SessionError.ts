@@ -127,7 +127,7 @@ export class SessionTimeout extends Data.TaggedError("SessionTimeout")<{
  * @since 0.1.0
  * @category errors
  */
-export type SessionStoreOperation = "load" | "save" | "delete" | "deleteByUser" | "purge" | "connect"
+export type SessionStoreOperation = "load" | "save" | "delete" | "deleteByUser" | "purge" | "connect" | "lock"
 
 /**
  * The session store failed: the backend is down, timed out, or answered something unusable. The

@@ -27,6 +27,13 @@ import type { SessionStore, SessionStoreService } from "./SessionStore.js"
  * - `touchInterval`: a unit that read the session without changing it saves it again (moving the
  *   idle deadline) only when the deadline would move by at least this much, so that read-only
  *   requests rarely write. Default: 1 minute.
+ * - `lockTimeout`: units of one session run one at a time in a process (a lock per session, taken
+ *   at the unit's first access, released when it ends); a unit waits at most this long for the
+ *   lock, then fails with `SessionStoreError` (operation `lock`). Default: 5 seconds.
+ * - `onConflict`: what a commit does when another process changed the session since the unit read
+ *   it (see {@link ConflictPolicy}). Default: `merge`.
+ * - `retryAttempts`: how many times in all a unit may run (policies `retry`,
+ *   `merge-then-retry`), or how many merges are tried. Default: 3.
  *
  * @since 0.1.0
  * @category models
@@ -35,7 +42,27 @@ export interface SessionOptions {
   readonly idleTimeout?: Duration.DurationInput | undefined
   readonly absoluteTimeout?: Duration.DurationInput | undefined
   readonly touchInterval?: Duration.DurationInput | undefined
+  readonly lockTimeout?: Duration.DurationInput | undefined
+  readonly onConflict?: ConflictPolicy | undefined
+  readonly retryAttempts?: number | undefined
 }
+
+/**
+ * How a commit resolves a conflict with another writer (detected by the store's compare-and-set):
+ *
+ * - `fail`: the unit fails with `SessionConflict` (HTTP: 409).
+ * - `retry`: the whole unit runs again on fresh data, after a small jittered backoff, up to
+ *   `retryAttempts` runs in all (Zope's `transaction.manager.attempts`). For HTTP the handler runs
+ *   again: its other side effects must be idempotent.
+ * - `merge`: a three-way merge by key against the snapshot the unit started from: when the keys this
+ *   unit changed were not changed by the other writer, the merged record is committed; otherwise
+ *   the unit fails with `SessionConflict`.
+ * - `merge-then-retry`: `merge`, and `retry` when the merge is not possible.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ConflictPolicy = "fail" | "retry" | "merge" | "merge-then-retry"
 
 /**
  * The defaults of {@link SessionOptions}.
@@ -47,6 +74,9 @@ export const defaults: {
   readonly idleTimeout: Duration.Duration
   readonly absoluteTimeout: Duration.Duration
   readonly touchInterval: Duration.Duration
+  readonly lockTimeout: Duration.Duration
+  readonly onConflict: ConflictPolicy
+  readonly retryAttempts: number
 } = internal.defaults
 
 /**

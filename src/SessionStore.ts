@@ -15,6 +15,7 @@ import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/memoryStore.js"
 import * as record from "./internal/record.js"
+import * as storeTimeout from "./internal/storeTimeout.js"
 import type { SessionConflict, SessionStoreError } from "./SessionError.js"
 
 /**
@@ -181,3 +182,23 @@ export const decodeRecord: (text: string, migrate?: RecordMigration) => Option.O
  * @category codecs
  */
 export type RecordMigration = record.RecordMigration
+
+/**
+ * Bounds every call of a store: one that has not answered within `duration` fails with a
+ * `SessionStoreError` (a hanging backend never hangs a request). The network stores apply it by
+ * default (their `timeout` option); use it for a store of your own.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { SessionStore } from "effect-session"
+ *
+ * declare const myStore: SessionStore.SessionStoreService
+ * const layer = Layer.succeed(SessionStore.SessionStore, SessionStore.withTimeout(myStore, "2 seconds"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withTimeout: (store: SessionStoreService, duration: Duration.DurationInput) => SessionStoreService =
+  storeTimeout.withTimeout

@@ -288,33 +288,39 @@ export const middleware = <E, R>(
         id: presented,
         adoptUnknownId: config.transport.adoptUnknownId
       })
-      const session = core.makeUnit(manager)
       const writeBack = applyTransport(config, manager, presented)
-      return Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(
-          Effect.exit(restore(Effect.provideService(
-            Effect.provideService(app, core.SessionTag, session),
-            core.SessionManagerTag,
-            manager
-          ))),
-          (exit): Effect.Effect<HttpServerResponse.HttpServerResponse, E> => {
-            if (Exit.isSuccess(exit) && config.commitOn(exit.value.status)) {
-              return Effect.flatMap(
-                Effect.either(core.commit(session)),
-                (committed) =>
-                  committed._tag === "Left"
-                    ? Effect.succeed(config.onCommitError(committed.left))
-                    : writeBack(exit.value)
+      const attempt = (n: number): Effect.Effect<HttpServerResponse.HttpServerResponse, E> =>
+        Effect.uninterruptibleMask((restore) => {
+          const session = core.makeUnit(manager)
+          return Effect.flatMap(
+            Effect.exit(restore(Effect.provideService(
+              Effect.provideService(app, core.SessionTag, session),
+              core.SessionManagerTag,
+              manager
+            ))),
+            (exit): Effect.Effect<HttpServerResponse.HttpServerResponse, E> => {
+              if (Exit.isSuccess(exit) && config.commitOn(exit.value.status)) {
+                return Effect.flatMap(
+                  Effect.either(core.commit(session)),
+                  (committed) => {
+                    if (committed._tag === "Right") return writeBack(exit.value)
+                    // the policy may run the handler again on fresh data (its other effects must be idempotent)
+                    if (committed.left._tag === "SessionConflict" && core.canRetry(manager, n)) {
+                      return restore(Effect.zipRight(core.backoff(n), attempt(n + 1)))
+                    }
+                    return Effect.succeed(config.onCommitError(committed.left))
+                  }
+                )
+              }
+              return Effect.zipRight(
+                core.rollback(session),
+                Exit.isSuccess(exit)
+                  ? writeBack(exit.value)
+                  // the error response is made later: add the transport's headers when it is
+                  : Effect.zipRight(HttpApp.appendPreResponseHandler((_, response) => writeBack(response)), exit)
               )
             }
-            return Effect.zipRight(
-              core.rollback(session),
-              Exit.isSuccess(exit)
-                ? writeBack(exit.value)
-                // the error response is made later: add the transport's headers when it is
-                : Effect.zipRight(HttpApp.appendPreResponseHandler((_, response) => writeBack(response)), exit)
-            )
-          }
-        )
-      ) as Effect.Effect<HttpServerResponse.HttpServerResponse, E, never>
+          )
+        }) as Effect.Effect<HttpServerResponse.HttpServerResponse, E>
+      return attempt(1)
     })) as any

@@ -7,18 +7,20 @@ import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
+import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import {
   type SessionConflict,
   SessionDataError,
   SessionStateError,
-  type SessionStoreError,
+  SessionStoreError,
   SessionTimeout
 } from "../SessionError.js"
 import { type SessionRecord, SessionStore, type SessionStoreService } from "../SessionStore.js"
 import { generateId } from "./id.js"
 import { deepFreeze, freezeJson, type Json, JsonProblem } from "./json.js"
+import { acquire, type LockOwner, release, tableFor } from "./locks.js"
 
 // ---------------------------------------------------------------------------------------------
 // keys
@@ -94,17 +96,26 @@ const decodeValue = <K extends AnyKey>(k: K, stored: Json): Effect.Effect<ValueO
 // ---------------------------------------------------------------------------------------------
 
 /** @internal */
+export type ConflictPolicy = "fail" | "retry" | "merge" | "merge-then-retry"
+
+/** @internal */
 export interface SessionOptions {
   readonly idleTimeout?: Duration.DurationInput | undefined
   readonly absoluteTimeout?: Duration.DurationInput | undefined
   readonly touchInterval?: Duration.DurationInput | undefined
+  readonly lockTimeout?: Duration.DurationInput | undefined
+  readonly onConflict?: ConflictPolicy | undefined
+  readonly retryAttempts?: number | undefined
 }
 
 /** @internal */
 export const defaults = {
   idleTimeout: Duration.minutes(30),
   absoluteTimeout: Duration.hours(8),
-  touchInterval: Duration.minutes(1)
+  touchInterval: Duration.minutes(1),
+  lockTimeout: Duration.seconds(5),
+  onConflict: "merge",
+  retryAttempts: 3
 } as const
 
 /** @internal */
@@ -112,16 +123,33 @@ export interface ResolvedOptions {
   readonly idleMillis: number
   readonly absoluteMillis: number
   readonly touchMillis: number
+  readonly lockTimeout: Duration.Duration
+  readonly onConflict: ConflictPolicy
+  readonly retryAttempts: number
 }
+
+const policies: ReadonlyArray<ConflictPolicy> = ["fail", "retry", "merge", "merge-then-retry"]
 
 const resolve = (options: SessionOptions = {}): ResolvedOptions => {
   const idleMillis = Duration.toMillis(options.idleTimeout ?? defaults.idleTimeout)
   const absoluteMillis = Duration.toMillis(options.absoluteTimeout ?? defaults.absoluteTimeout)
   const touchMillis = Duration.toMillis(options.touchInterval ?? defaults.touchInterval)
+  const lockTimeout = Duration.decode(options.lockTimeout ?? defaults.lockTimeout)
+  const onConflict = options.onConflict ?? defaults.onConflict
+  const retryAttempts = options.retryAttempts ?? defaults.retryAttempts
   if (!(idleMillis > 0) || !(absoluteMillis > 0) || !(touchMillis >= 0)) {
     throw new RangeError("effect-session: idleTimeout and absoluteTimeout must be positive, touchInterval not negative")
   }
-  return { idleMillis, absoluteMillis, touchMillis }
+  if (!Duration.greaterThan(lockTimeout, Duration.zero)) {
+    throw new RangeError("effect-session: lockTimeout must be positive")
+  }
+  if (!policies.includes(onConflict)) {
+    throw new RangeError(`effect-session: onConflict must be one of ${policies.join(", ")}`)
+  }
+  if (!Number.isInteger(retryAttempts) || retryAttempts < 1 || retryAttempts > 100) {
+    throw new RangeError("effect-session: retryAttempts must be a whole number from 1 to 100")
+  }
+  return { idleMillis, absoluteMillis, touchMillis, lockTimeout, onConflict, retryAttempts }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -161,7 +189,10 @@ export interface SessionManager {
   readonly failIfExpired: Effect.Effect<void, SessionTimeout | SessionStoreError>
   readonly committed: Effect.Effect<Committed, SessionStoreError>
   readonly outcome: () => Outcome
-  /** @internal */
+  /** A unit's first access: the session's lock, and a current snapshot. */
+  readonly begin: (unit: UnitState) => Effect.Effect<Committed, SessionStoreError>
+  /** A unit ended: its lock goes to the next request of the session. */
+  readonly end: (unit: UnitState) => void
   readonly commitUnit: (unit: UnitState) => Effect.Effect<void, SessionStoreError | SessionConflict>
 }
 
@@ -213,13 +244,16 @@ export const makeManager = (options: MakeManagerOptions = {}): Effect.Effect<Ses
 /** @internal */
 export const unsafeMakeManager = (store: SessionStoreService, options: MakeManagerOptions = {}): SessionManager => {
   const resolved = options.resolved ?? resolve(options)
+  const locks = tableFor(store)
   const presented = options.id
   const adopt = options.adoptUnknownId ?? false
   let state: Committed | undefined
   let isNew = false
   let expired: SessionTimeout | undefined
   let saved = false
-  const lock = Effect.unsafeMakeSemaphore(1)
+  // the cached snapshot may be behind the store (a commit of ours failed)
+  let stale = false
+  const loading = Effect.unsafeMakeSemaphore(1)
 
   const expiryFor = (now: number, createdAt: number) =>
     Math.min(now + resolved.idleMillis, createdAt + resolved.absoluteMillis)
@@ -233,47 +267,86 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
     data: emptyData
   })
 
-  const load: Effect.Effect<Committed, SessionStoreError> = Effect.suspend(() => {
-    if (state !== undefined) return Effect.succeed(state)
-    return lock.withPermits(1)(Effect.suspend(() => {
-      if (state !== undefined) return Effect.succeed(state)
-      return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        if (presented === undefined) {
-          isNew = true
-          return Effect.succeed(state = fresh(now, generateId()))
-        }
-        return Effect.flatMap(store.load(presented), (found) => {
-          if (Option.isNone(found)) {
-            isNew = true
-            return Effect.succeed(state = fresh(now, adopt ? presented : generateId()))
-          }
-          const record = found.value
-          if (record.expiresAt <= now) {
-            expired = new SessionTimeout({
-              sessionId: Redacted.make(presented),
-              expiredAt: record.expiresAt,
-              reason: record.createdAt + resolved.absoluteMillis <= record.expiresAt ? "Absolute" : "Idle",
-              data: toData(record)
-            })
-            isNew = true
-            state = fresh(now, generateId())
-            // the expired record is reported once: the next request presenting it finds nothing
-            return Effect.as(Effect.ignore(store.delete(presented)), state)
-          }
-          return Effect.succeed(
-            state = {
-              id: presented,
-              version: record.version,
-              createdAt: record.createdAt,
-              expiresAt: record.expiresAt,
-              userId: record.userId,
-              data: toData(record)
-            }
-          )
-        })
-      })
-    }))
+  const fromRecord = (id: string, record: SessionRecord): Committed => ({
+    id,
+    version: record.version,
+    createdAt: record.createdAt,
+    expiresAt: record.expiresAt,
+    userId: record.userId,
+    data: toData(record)
   })
+
+  // the first load: decides the id, whether the session is new, whether it expired
+  const firstLoad = (now: number): Effect.Effect<Committed, SessionStoreError> => {
+    if (presented === undefined) {
+      isNew = true
+      return Effect.succeed(state = fresh(now, generateId()))
+    }
+    return Effect.flatMap(store.load(presented), (found) => {
+      if (Option.isNone(found)) {
+        isNew = true
+        return Effect.succeed(state = fresh(now, adopt ? presented : generateId()))
+      }
+      const record = found.value
+      if (record.expiresAt <= now) {
+        expired = new SessionTimeout({
+          sessionId: Redacted.make(presented),
+          expiredAt: record.expiresAt,
+          reason: record.createdAt + resolved.absoluteMillis <= record.expiresAt ? "Absolute" : "Idle",
+          data: toData(record)
+        })
+        isNew = true
+        state = fresh(now, generateId())
+        // the expired record is reported once: the next request presenting it finds nothing
+        return Effect.as(Effect.ignore(store.delete(presented)), state)
+      }
+      return Effect.succeed(state = fromRecord(presented, record))
+    })
+  }
+
+  // a later load of a stored session: someone else may have committed since
+  const reload = (current: Committed, now: number): Effect.Effect<Committed, SessionStoreError> =>
+    Effect.map(store.load(current.id), (found) => {
+      if (Option.isNone(found) && current.version === 0) return current // still not stored
+      if (Option.isNone(found) || found.value.expiresAt <= now) {
+        // destroyed or expired meanwhile by another request: a new session from here on
+        isNew = true
+        return state = fresh(now, generateId())
+      }
+      return state = fromRecord(current.id, found.value)
+    })
+
+  const committed: Effect.Effect<Committed, SessionStoreError> = Effect.suspend(() => {
+    if (state !== undefined) return Effect.succeed(state)
+    return loading.withPermits(1)(
+      Effect.suspend(() =>
+        state !== undefined ? Effect.succeed(state) : Effect.flatMap(Clock.currentTimeMillis, firstLoad)
+      )
+    )
+  })
+
+  const lockTimedOut = () =>
+    new SessionStoreError({
+      store: store.name,
+      operation: "lock",
+      detail: "timed out waiting for another request of the same session"
+    })
+
+  // a unit's first access: take the session's lock, then make sure the snapshot is current
+  const begin = (unit: UnitState): Effect.Effect<Committed, SessionStoreError> =>
+    Effect.gen(function*() {
+      const hadState = state !== undefined
+      const id = state?.id ?? presented ?? (yield* committed).id
+      const entry = yield* acquire(locks, id, unit, resolved.lockTimeout, lockTimedOut)
+      const current = yield* committed
+      // loaded just now, under the lock; or nobody else held the lock since we did; or a new
+      // session with a random id, which nobody else can know
+      if (!hadState || (!stale && (entry.lastHolder === self || (current.version === 0 && !adopt)))) {
+        return current
+      }
+      stale = false
+      return yield* reload(current, yield* Clock.currentTimeMillis)
+    })
 
   const save = (
     id: string,
@@ -303,55 +376,108 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
     )
   }
 
+  // three-way merge by key against the snapshot the unit started from
+  const merge = (
+    base: Committed,
+    ours: HashMap.HashMap<string, Json>,
+    userId: string | undefined,
+    now: number,
+    attempt: number,
+    conflict: SessionConflict
+  ): Effect.Effect<Committed, SessionStoreError | SessionConflict> =>
+    Effect.flatMap(store.load(base.id), (found) => {
+      if (Option.isNone(found) || found.value.expiresAt <= now) return Effect.fail(conflict)
+      const theirs = fromRecord(base.id, found.value)
+      const changedByUs = changedKeys(base.data, ours, (a, b) => a === b)
+      const changedByThem = changedKeys(base.data, theirs.data, jsonEqual)
+      for (const key of changedByUs) if (changedByThem.has(key)) return Effect.fail(conflict)
+      const userChangedByUs = userId !== base.userId
+      if (userChangedByUs && theirs.userId !== base.userId) return Effect.fail(conflict)
+      let merged = theirs.data
+      for (const key of changedByUs) {
+        const value = HashMap.get(ours, key)
+        merged = Option.isSome(value) ? HashMap.set(merged, key, value.value) : HashMap.remove(merged, key)
+      }
+      const mergedUser = userChangedByUs ? userId : theirs.userId
+      return Effect.catchTag(
+        save(base.id, theirs, merged, mergedUser, now, theirs.version),
+        "SessionConflict",
+        (again) =>
+          attempt < resolved.retryAttempts
+            ? merge(theirs, merged, mergedUser, now, attempt + 1, again)
+            : Effect.fail(again)
+      )
+    })
+
   const commitUnit = (unit: UnitState): Effect.Effect<void, SessionStoreError | SessionConflict> =>
     Effect.suspend(() => {
       const base = unit.base
       const data = unit.data
       if (base === undefined || data === undefined) return Effect.void // never touched
-      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.gen(function*() {
-          let current = base
-          let dataNow = data
-          if (unit.destroy) {
-            // the old session is gone; what the unit wrote after destroy starts a new one
-            if (current.version > 0) yield* store.delete(current.id)
-            current = fresh(now, generateId())
-            state = current
-            isNew = true
-          } else if (unit.regenerate) {
-            const newId = generateId()
-            if (current.version > 0) {
-              state = yield* save(newId, current, dataNow, unit.userId, now, 0)
-              saved = true
-              yield* store.delete(current.id)
+      return Effect.tapError(
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.gen(function*() {
+            let current = base
+            const dataNow = data
+            if (unit.destroy) {
+              // the old session is gone; what the unit wrote after destroy starts a new one
+              if (current.version > 0) yield* store.delete(current.id)
+              current = fresh(now, generateId())
+              state = current
+              isNew = true
+            } else if (unit.regenerate) {
+              const newId = generateId()
+              if (current.version > 0) {
+                state = yield* save(newId, current, dataNow, unit.userId, now, 0)
+                saved = true
+                yield* store.delete(current.id)
+                return
+              }
+              current = { ...current, id: newId }
+              state = current
+            }
+            const dataChanged = dataNow !== current.data || unit.userId !== current.userId
+            if (current.version === 0) {
+              // never save an empty session
+              if (HashMap.size(dataNow) === 0) return
+            } else if (!dataChanged) {
+              // unchanged: move the idle deadline only when it moves by at least touchInterval
+              const moved = expiryFor(now, current.createdAt) - current.expiresAt
+              if (moved < resolved.touchMillis || moved <= 0) return
+              // a touch that loses a race is harmless: whoever won moved the deadline too
+              const touched = yield* Effect.either(
+                save(current.id, current, current.data, current.userId, now, current.version)
+              )
+              if (touched._tag === "Right") {
+                state = touched.right
+                saved = true
+              } else if (touched.left._tag === "SessionStoreError") {
+                return yield* touched.left
+              }
               return
             }
-            current = { ...current, id: newId }
-            state = current
-          }
-          const dataChanged = dataNow !== current.data || unit.userId !== current.userId
-          if (current.version === 0) {
-            // never save an empty session
-            if (HashMap.size(dataNow) === 0) return
-          } else if (!dataChanged) {
-            // unchanged: move the idle deadline only when it moves by at least touchInterval
-            const moved = expiryFor(now, current.createdAt) - current.expiresAt
-            if (moved < resolved.touchMillis || moved <= 0) return
-            dataNow = current.data
-          }
-          state = yield* save(current.id, current, dataNow, unit.userId, now, current.version)
-          saved = true
-        }))
+            const mergeable = resolved.onConflict === "merge" || resolved.onConflict === "merge-then-retry"
+            state = yield* Effect.catchTag(
+              save(current.id, current, dataNow, unit.userId, now, current.version),
+              "SessionConflict",
+              (conflict) => mergeable ? merge(current, dataNow, unit.userId, now, 1, conflict) : Effect.fail(conflict)
+            )
+            saved = true
+          })),
+        () => Effect.sync(() => void (stale = true))
+      )
     })
 
-  return {
+  const self: SessionManager = {
     store,
     options: resolved,
-    id: Effect.map(load, (s) => Redacted.make(s.id)),
-    isNew: Effect.map(load, () => isNew),
-    expired: Effect.map(load, () => Option.fromNullable(expired)),
-    failIfExpired: Effect.flatMap(load, () => expired === undefined ? Effect.void : Effect.fail(expired)),
-    committed: load,
+    id: Effect.map(committed, (s) => Redacted.make(s.id)),
+    isNew: Effect.map(committed, () => isNew),
+    expired: Effect.map(committed, () => Option.fromNullable(expired)),
+    failIfExpired: Effect.flatMap(committed, () => expired === undefined ? Effect.void : Effect.fail(expired)),
+    committed,
+    begin,
+    end: (unit) => release(unit, self),
     outcome: () => ({
       touched: state !== undefined,
       id: state !== undefined && state.version > 0 ? Option.some(Redacted.make(state.id)) : Option.none(),
@@ -360,7 +486,24 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
     }),
     commitUnit
   }
+  return self
 }
+
+const changedKeys = (
+  base: HashMap.HashMap<string, Json>,
+  next: HashMap.HashMap<string, Json>,
+  equal: (a: Json, b: Json) => boolean
+): Set<string> => {
+  const changed = new Set<string>()
+  for (const [key, value] of next) {
+    const before = HashMap.get(base, key)
+    if (Option.isNone(before) || !equal(before.value, value)) changed.add(key)
+  }
+  for (const key of HashMap.keys(base)) if (!HashMap.has(next, key)) changed.add(key)
+  return changed
+}
+
+const jsonEqual = (a: Json, b: Json): boolean => a === b || JSON.stringify(a) === JSON.stringify(b)
 
 // ---------------------------------------------------------------------------------------------
 // the unit of work
@@ -370,7 +513,7 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
 export type UnitStatus = "open" | "committed" | "aborted"
 
 /** @internal */
-export interface UnitState {
+export interface UnitState extends LockOwner {
   status: UnitStatus
   base: Committed | undefined
   data: HashMap.HashMap<string, Json> | undefined
@@ -456,13 +599,18 @@ export const makeUnit = (manager: SessionManager): Session => {
     userId: undefined,
     destroy: false,
     regenerate: false,
-    savepoints: []
+    savepoints: [],
+    lock: undefined
   }
 
   // the data of the unit: loaded from the manager's last committed snapshot on first access
   const data: Effect.Effect<HashMap.HashMap<string, Json>, SessionStoreError> = Effect.suspend(() => {
     if (unit.data !== undefined) return Effect.succeed(unit.data)
-    return Effect.map(manager.committed, (committed) => {
+    // a closed unit that never read anything shows the last committed data, without a lock
+    if (unit.status !== "open") {
+      return Effect.map(manager.committed, (committed) => unit.data ?? (unit.data = committed.data))
+    }
+    return Effect.map(manager.begin(unit), (committed) => {
       if (unit.data !== undefined) return unit.data
       unit.base = committed
       unit.userId = committed.userId
@@ -547,6 +695,7 @@ export const makeUnit = (manager: SessionManager): Session => {
       if (unit.status === "aborted") return Effect.void
       if (unit.status !== "open") return Effect.fail(writeNotAllowed())
       discard(unit)
+      manager.end(unit)
       return Effect.void
     }),
     regenerate: Effect.map(writable, () => void (unit.regenerate = true)),
@@ -578,6 +727,7 @@ export const commit = (session: Session): Effect.Effect<void, SessionStoreError 
     if (unit.status !== "open") return Effect.void
     return Effect.onExit(session.manager.commitUnit(unit), (exit) =>
       Effect.sync(() => {
+        session.manager.end(unit)
         if (Exit.isSuccess(exit)) {
           unit.status = "committed"
           invalidateFrom(unit, 0)
@@ -590,6 +740,7 @@ export const commit = (session: Session): Effect.Effect<void, SessionStoreError 
 /** @internal */
 export const rollback = (session: Session): Effect.Effect<void> =>
   Effect.sync(() => {
+    session.manager.end(session.unit)
     if (session.unit.status === "open") discard(session.unit)
   })
 
@@ -601,22 +752,41 @@ export const rollback = (session: Session): Effect.Effect<void> =>
 export const transaction = <A, E, R>(
   self: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | SessionStoreError | SessionConflict, Exclude<R, Session> | SessionManager> =>
-  Effect.flatMap(Effect.serviceOption(SessionTag), (parent) => {
+  Effect.flatMap(Effect.serviceOption(SessionTag), (
+    parent
+  ): Effect.Effect<A, E | SessionStoreError | SessionConflict, Exclude<R, Session> | SessionManager> => {
     if (Option.isSome(parent) && parent.value.unit.status === "open") {
       return nested(parent.value, self) as Effect.Effect<A, E, Exclude<R, Session>>
     }
-    return Effect.flatMap(SessionManagerTag, (manager) =>
-      Effect.uninterruptibleMask((restore) => {
-        const session = makeUnit(manager)
-        return Effect.flatMap(
-          Effect.exit(restore(Effect.provideService(self, SessionTag, session))),
-          (exit): Effect.Effect<A, E | SessionStoreError | SessionConflict, never> =>
-            Exit.isSuccess(exit)
-              ? Effect.as(commit(session), exit.value)
-              : Effect.zipRight(rollback(session), exit)
-        )
-      }))
+    return Effect.flatMap(SessionManagerTag, (manager) => {
+      const attempt = (n: number): Effect.Effect<A, E | SessionStoreError | SessionConflict, never> =>
+        Effect.uninterruptibleMask((restore) => {
+          const session = makeUnit(manager)
+          return Effect.flatMap(
+            Effect.exit(restore(Effect.provideService(self, SessionTag, session))),
+            (exit): Effect.Effect<A, E | SessionStoreError | SessionConflict, never> =>
+              Exit.isSuccess(exit)
+                ? Effect.catchTag(
+                  Effect.as(commit(session), exit.value),
+                  "SessionConflict",
+                  (conflict) =>
+                    canRetry(manager, n) ? restore(Effect.zipRight(backoff(n), attempt(n + 1))) : Effect.fail(conflict)
+                )
+                : Effect.zipRight(rollback(session), exit)
+          )
+        }) as Effect.Effect<A, E | SessionStoreError | SessionConflict, never>
+      return attempt(1)
+    })
   })
+
+/** Whether a unit whose commit met a conflict may run again (policies `retry`, `merge-then-retry`). @internal */
+export const canRetry = (manager: SessionManager, attempt: number): boolean =>
+  (manager.options.onConflict === "retry" || manager.options.onConflict === "merge-then-retry") &&
+  attempt < manager.options.retryAttempts
+
+/** A small jittered backoff before attempt `n + 1`: 5 ms × 2^(n-1), ±50 %. @internal */
+export const backoff = (attempt: number): Effect.Effect<void> =>
+  Effect.flatMap(Random.nextRange(0.5, 1.5), (jitter) => Effect.sleep(Duration.millis(5 * 2 ** (attempt - 1) * jitter)))
 
 const nested = <A, E, R>(session: Session, self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.uninterruptibleMask((restore) =>
