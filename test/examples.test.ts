@@ -8,6 +8,11 @@ const root = path.resolve(import.meta.dirname, "..")
 const tsx = path.join(root, "node_modules", ".bin", "tsx")
 
 describe("examples", () => {
+  it("examples/workflow.ts (the README's first example) prints 1", async () => {
+    const { stdout } = await run(tsx, [path.join(root, "examples", "workflow.ts")], { cwd: root, timeout: 60_000 })
+    expect(stdout.trim()).toBe("1")
+  })
+
   it("examples/seed.ts runs the seed's scenarios and prints CromLech", async () => {
     const { stdout } = await run(tsx, [path.join(root, "examples", "seed.ts")], { cwd: root, timeout: 60_000 })
     const lines = stdout.trim().split("\n")
