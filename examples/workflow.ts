@@ -3,7 +3,7 @@
  *
  * Run: npx tsx examples/workflow.ts   (prints 1)
  */
-import { Effect, Layer, Option, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { Session, SessionStore } from "effect-session"
 
 const Visits = Session.key("visits", Schema.Number)
