@@ -42,8 +42,10 @@ export const makeSigner = (secrets: ReadonlyArray<Redacted.Redacted<string>>): S
     if (cached !== undefined) return cached
     const id = value.slice(0, 43)
     if (!isWellFormedId(id)) return undefined
-    const given = Buffer.from(value.slice(44), "base64url")
-    if (given.length !== MAC_BYTES) return undefined
+    const encoded = value.slice(44)
+    const given = Buffer.from(encoded, "base64url")
+    // only the canonical encoding: no second spelling of a valid value
+    if (given.length !== MAC_BYTES || given.toString("base64url") !== encoded) return undefined
     let ok = false
     for (const key of keys) {
       // every key is tried, so that the time does not tell which one matched
