@@ -146,7 +146,7 @@ const cookieTransport = (signer: Signer, options: CookieOptions): ResolvedTransp
         if (id === presented && !(persistent && outcome.saved)) return response
         return HttpServerResponse.unsafeSetCookie(response, name, signer.sign(id), {
           ...base,
-          ...(persistent ? { maxAge: Duration.millis(Math.max(0, outcome.expiresAt - now)) } : {})
+          ...(persistent ? { maxAge: Duration.seconds(Math.max(0, Math.round((outcome.expiresAt - now) / 1000))) } : {})
         })
       }
       if (presented !== undefined && outcome.touched) {
