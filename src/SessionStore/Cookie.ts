@@ -1,0 +1,226 @@
+/**
+ * The sealed cookie: the session data lives in the cookie itself, encrypted and authenticated, and
+ * the server keeps nothing.
+ *
+ * ## The seal
+ *
+ * `v1.` + base64url(salt ‖ iv ‖ ciphertext ‖ tag): AES-256-GCM (node:crypto) over the record as
+ * `SessionStore.encodeRecord` writes it (data, version, creation, **expiry**, user), with a key
+ * derived for every seal by HKDF-SHA-256 from the first secret and a fresh 16-byte salt, a fresh
+ * 12-byte iv, and the format tag plus an optional `context` (e.g. the cookie name) as associated
+ * data. Any change to the value, a value sealed for another `context`, or a value no secret opens is
+ * `Option.none()`, like an unknown id in a store.
+ *
+ * - Rotation: `secrets` is a list; the first seals, every one opens. Add a new secret in front, keep
+ *   the old ones until the longest session lifetime has passed, then drop them.
+ * - Expiry is inside the seal: `unseal` gives a record whose `expiresAt` has passed for
+ *   `retainExpired` more (so that the app can be told what expired, as with the stores), and none
+ *   after that, whatever the cookie's own `Max-Age` says.
+ * - Size: browsers drop cookies over about 4096 bytes (name, value and attributes) without a word.
+ *   A sealed value longer than `maxLength` (default 4096) is a `SessionStoreError` (operation
+ *   `save`) whose `cause` is a {@link SealedCookieTooLarge}: the commit fails, loudly. Give
+ *   `maxLength` as 4096 minus the cookie name and attributes to be exact. The seal adds 63
+ *   characters plus a third of the record's JSON.
+ *
+ * ## The trade-off
+ *
+ * No server state: nothing to run, nothing to purge, any number of instances. But the server
+ * cannot revoke a session: a copy of a cookie stays valid until its expiry, logging out only drops
+ * the browser's copy, and `deleteByUser` ("log out everywhere") **cannot be done** (rotating every
+ * secret logs everyone out). There is no compare-and-set either: two concurrent requests each set
+ * their own cookie and the last response wins. And the data travels with every request. Use it for
+ * small, low-stakes sessions (preferences, a cart), not for authentication that must be revocable.
+ *
+ * ## How the HTTP transport uses it (design note)
+ *
+ * The sealed value does not fit the store contract's load/save-by-id (its "id" would change on every
+ * save), so it is not a `SessionStore`. The HTTP layer uses the {@link SealedCookie} service in
+ * place of the id cookie and the store: on a request it `unseal`s the cookie (none: a new, empty
+ * session; an expired record: a `SessionTimeout`, as from a store); the manager runs the units of
+ * work as usual, its "store" being the request itself, with the version taken from the record so the
+ * manager's bookkeeping stays the same; at commit it `seal`s the new record and sets the cookie
+ * (`HttpOnly`, `SameSite=Lax`, `Path=/`, `Max-Age` up to `expiresAt + retainExpired`), a
+ * `SessionStoreError` from `seal` failing the commit like a store failure; a destroyed session
+ * clears the cookie. A request that never wrote sets no cookie.
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import * as internal from "../internal/storeCookie.js"
+import type { SessionStoreError } from "../SessionError.js"
+import type { SessionRecord } from "../SessionStore.js"
+
+/**
+ * Options of {@link seal}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SealOptions {
+  /** The longest sealed value allowed, in characters (ASCII, so bytes). Default: 4096. */
+  readonly maxLength?: number | undefined
+  /** Bound into the seal as associated data, e.g. the cookie name: a value opens only with the same context. */
+  readonly context?: string | undefined
+}
+
+/**
+ * Options of {@link unseal}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UnsealOptions {
+  /** How long after its expiry a record is still given back (to report what expired). Default: 1 hour. */
+  readonly retainExpired?: Duration.DurationInput | undefined
+  /** The context given to {@link seal}. */
+  readonly context?: string | undefined
+}
+
+/**
+ * Options of the {@link SealedCookie} service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SealedCookieOptions {
+  /** The first seals, every one opens; each at least 32 characters of high-entropy text. */
+  readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
+  readonly maxLength?: number | undefined
+  readonly retainExpired?: Duration.DurationInput | undefined
+  readonly context?: string | undefined
+}
+
+/**
+ * The sealed cookie, with its secrets and options bound.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SealedCookieService {
+  readonly seal: (record: SessionRecord) => Either.Either<string, SessionStoreError>
+  /** Opens a value, with the time from `Clock`. */
+  readonly unseal: (text: string) => Effect.Effect<Option.Option<SessionRecord>>
+  /** Opens a value at the time `now` (epoch milliseconds). */
+  readonly unsealAt: (text: string, now: number) => Option.Option<SessionRecord>
+}
+
+/**
+ * A sealed value over its size limit: the `cause` of the `SessionStoreError` that {@link seal}
+ * returns.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const SealedCookieTooLarge: typeof internal.SealedCookieTooLarge = internal.SealedCookieTooLarge
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type SealedCookieTooLarge = internal.SealedCookieTooLarge
+
+/**
+ * Seals a record with the first of `secrets`. Fails (as a `SessionStoreError`, operation `save`)
+ * when there is no secret, a secret is shorter than 32 characters, or the sealed value is over
+ * `maxLength` (the `cause` is then a {@link SealedCookieTooLarge}). An `Either` is an `Effect`:
+ * `yield*` it in `Effect.gen`.
+ *
+ * @example
+ * ```ts
+ * import { Either, Option, Redacted } from "effect"
+ * import * as Cookie from "effect-session/SessionStore/Cookie"
+ *
+ * const secrets = [Redacted.make("a secret of at least thirty-two characters!")]
+ * const record = { data: { theme: "dark" }, version: 1, createdAt: 0, expiresAt: 60_000 }
+ * const sealed = Either.getOrThrow(Cookie.seal(record, secrets))
+ * Cookie.unseal(sealed, secrets, 1_000) // Option.some(record)
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const seal: (
+  record: SessionRecord,
+  secrets: ReadonlyArray<Redacted.Redacted<string>>,
+  options?: SealOptions
+) => Either.Either<string, SessionStoreError> = internal.seal
+
+/**
+ * Opens a sealed value with any of `secrets` at the time `now` (epoch milliseconds). Anything that
+ * does not open (tampered with, sealed with an unknown secret or another context, malformed) or
+ * that expired more than `retainExpired` before `now` is `Option.none()`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const unseal: (
+  text: string,
+  secrets: ReadonlyArray<Redacted.Redacted<string>>,
+  now: number,
+  options?: UnsealOptions
+) => Option.Option<SessionRecord> = internal.unseal
+
+/**
+ * The sealed cookie service.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class SealedCookie extends Context.Tag("effect-session/SessionStore/Cookie/SealedCookie")<
+  SealedCookie,
+  SealedCookieService
+>() {}
+
+/**
+ * Makes the sealed cookie service; fails with `SessionStoreError` (operation `connect`) when there
+ * is no secret or a secret is too short.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (options: SealedCookieOptions) => Effect.Effect<SealedCookieService, SessionStoreError> =
+  internal.make
+
+/**
+ * The sealed cookie service as a layer.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import * as Cookie from "effect-session/SessionStore/Cookie"
+ *
+ * const SealedLive = Cookie.layer({ secrets: [Redacted.make("a secret of at least thirty-two characters!")] })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: SealedCookieOptions): Layer.Layer<SealedCookie, SessionStoreError> =>
+  Layer.effect(SealedCookie, internal.make(options))
+
+/**
+ * The sealed cookie service as a layer, its options read from `Config`.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import * as Cookie from "effect-session/SessionStore/Cookie"
+ *
+ * const SealedLive = Cookie.layerConfig({ secrets: Config.array(Config.redacted(), "SESSION_SECRETS") })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<SealedCookieOptions>
+): Layer.Layer<SealedCookie, SessionStoreError | ConfigError.ConfigError> =>
+  Layer.effect(SealedCookie, Effect.flatMap(Config.unwrap(options), internal.make))

@@ -1,0 +1,140 @@
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto"
+import { SessionStoreError } from "../SessionError.js"
+import type { SessionRecord } from "../SessionStore.js"
+import type { SealedCookieOptions, SealedCookieService, SealOptions, UnsealOptions } from "../SessionStore/Cookie.js"
+import { decodeRecord, encodeRecord } from "./record.js"
+import { retainMillis } from "./storeCommon.js"
+
+const STORE = "cookie"
+const PREFIX = "v1."
+const INFO = Buffer.from("effect-session/sealed-cookie/v1", "utf8")
+const SALT_BYTES = 16
+const IV_BYTES = 12
+const TAG_BYTES = 16
+
+/** @internal */
+export const MIN_SECRET_LENGTH = 32
+
+/** @internal */
+export const DEFAULT_MAX_LENGTH = 4096
+
+/** @internal */
+export class SealedCookieTooLarge extends Data.TaggedError("SealedCookieTooLarge")<{
+  readonly length: number
+  readonly maxLength: number
+}> {
+  override get message(): string {
+    return `Sealed session cookie is ${this.length} characters, over the limit of ${this.maxLength}`
+  }
+}
+
+const deriveKey = (secret: Redacted.Redacted<string>, salt: Uint8Array): Buffer =>
+  Buffer.from(hkdfSync("sha256", Buffer.from(Redacted.value(secret), "utf8"), salt, INFO, 32))
+
+const aad = (context: string | undefined): Buffer => Buffer.from(`${PREFIX}${context ?? ""}`, "utf8")
+
+const secretProblem = (secrets: ReadonlyArray<Redacted.Redacted<string>>): string | undefined => {
+  if (secrets.length === 0) return "at least one secret is needed"
+  for (const secret of secrets) {
+    if (Redacted.value(secret).length < MIN_SECRET_LENGTH) {
+      return `every secret must be at least ${MIN_SECRET_LENGTH} characters long`
+    }
+  }
+  return undefined
+}
+
+/** @internal */
+export const seal = (
+  record: SessionRecord,
+  secrets: ReadonlyArray<Redacted.Redacted<string>>,
+  options: SealOptions = {}
+): Either.Either<string, SessionStoreError> => {
+  const problem = secretProblem(secrets)
+  if (problem !== undefined) {
+    return Either.left(new SessionStoreError({ store: STORE, operation: "save", detail: problem }))
+  }
+  let plaintext: Buffer
+  try {
+    plaintext = Buffer.from(encodeRecord(record), "utf8")
+  } catch (cause) {
+    return Either.left(new SessionStoreError({ store: STORE, operation: "save", cause }))
+  }
+  // a fresh salt per seal gives a fresh key per seal: no nonce-reuse bound on the number of seals
+  const salt = randomBytes(SALT_BYTES)
+  const iv = randomBytes(IV_BYTES)
+  const cipher = createCipheriv("aes-256-gcm", deriveKey(secrets[0]!, salt), iv, { authTagLength: TAG_BYTES })
+  cipher.setAAD(aad(options.context))
+  const body = Buffer.concat([salt, iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()])
+  const sealed = PREFIX + body.toString("base64url")
+  const maxLength = options.maxLength ?? DEFAULT_MAX_LENGTH
+  if (sealed.length > maxLength) {
+    const cause = new SealedCookieTooLarge({ length: sealed.length, maxLength })
+    return Either.left(new SessionStoreError({ store: STORE, operation: "save", cause, detail: cause.message }))
+  }
+  return Either.right(sealed)
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/
+
+/** @internal */
+export const unseal = (
+  text: string,
+  secrets: ReadonlyArray<Redacted.Redacted<string>>,
+  now: number,
+  options: UnsealOptions = {}
+): Option.Option<SessionRecord> => {
+  if (!text.startsWith(PREFIX)) return Option.none()
+  const encoded = text.slice(PREFIX.length)
+  if (!BASE64URL.test(encoded)) return Option.none()
+  const body = Buffer.from(encoded, "base64url")
+  if (body.length < SALT_BYTES + IV_BYTES + TAG_BYTES) return Option.none()
+  const salt = body.subarray(0, SALT_BYTES)
+  const iv = body.subarray(SALT_BYTES, SALT_BYTES + IV_BYTES)
+  const ciphertext = body.subarray(SALT_BYTES + IV_BYTES, body.length - TAG_BYTES)
+  const tag = body.subarray(body.length - TAG_BYTES)
+  const retain = retainMillis(options.retainExpired)
+  for (const secret of secrets) {
+    if (Redacted.value(secret).length < MIN_SECRET_LENGTH) continue
+    let plaintext: string
+    try {
+      const decipher = createDecipheriv("aes-256-gcm", deriveKey(secret, salt), iv, { authTagLength: TAG_BYTES })
+      decipher.setAAD(aad(options.context))
+      decipher.setAuthTag(tag)
+      plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString("utf8")
+    } catch {
+      continue // not this secret (or tampered with)
+    }
+    return Option.filter(decodeRecord(plaintext), (record) => record.expiresAt + retain > now)
+  }
+  return Option.none()
+}
+
+/** @internal */
+export const make = (options: SealedCookieOptions): Effect.Effect<SealedCookieService, SessionStoreError> =>
+  Effect.suspend(() => {
+    const secrets = options.secrets
+    const problem = secretProblem(secrets)
+    if (problem !== undefined) {
+      return Effect.fail(new SessionStoreError({ store: STORE, operation: "connect", detail: problem }))
+    }
+    const retainExpired = retainMillis(options.retainExpired)
+    const sealOptions: SealOptions = {
+      ...(options.maxLength === undefined ? {} : { maxLength: options.maxLength }),
+      ...(options.context === undefined ? {} : { context: options.context })
+    }
+    const unsealOptions: UnsealOptions = {
+      retainExpired,
+      ...(options.context === undefined ? {} : { context: options.context })
+    }
+    return Effect.succeed<SealedCookieService>({
+      seal: (record) => seal(record, secrets, sealOptions),
+      unseal: (text) => Effect.map(Clock.currentTimeMillis, (now) => unseal(text, secrets, now, unsealOptions)),
+      unsealAt: (text, now) => unseal(text, secrets, now, unsealOptions)
+    })
+  })

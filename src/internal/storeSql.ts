@@ -1,0 +1,148 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import { SessionConflict, SessionStoreError } from "../SessionError.js"
+import type { SessionRecord, SessionStoreService } from "../SessionStore.js"
+import { SessionStore } from "../SessionStore.js"
+import type { SqlStoreOptions } from "../SessionStore/Sql.js"
+import { decodeRecord, encodeRecord } from "./record.js"
+import { defaultTimeout, retainMillis, schedulePurge, storeError } from "./storeCommon.js"
+import { withTimeout } from "./storeTimeout.js"
+
+const STORE = "sql"
+
+/** @internal */
+export const defaultTable = "effect_sessions"
+
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/
+
+/** @internal */
+export const isValidTableName = (name: string): boolean => TABLE_NAME.test(name)
+
+/**
+ * The schema the store creates, as SQL text (for the README and for apps that manage their schema
+ * themselves).
+ *
+ * @internal
+ */
+export const schema = (table: string = defaultTable): ReadonlyArray<string> => {
+  if (!isValidTableName(table)) throw new RangeError("effect-session: invalid SQL store table name")
+  const q = (name: string) => `"${name}"`
+  return [
+    `CREATE TABLE IF NOT EXISTS ${q(table)} (
+  id TEXT PRIMARY KEY,
+  data TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  user_id TEXT
+)`,
+    `CREATE INDEX IF NOT EXISTS ${q(`${table}_expires_at_idx`)} ON ${q(table)} (expires_at)`,
+    `CREATE INDEX IF NOT EXISTS ${q(`${table}_user_id_idx`)} ON ${q(table)} (user_id)`
+  ]
+}
+
+/** @internal */
+export const make = (
+  options: SqlStoreOptions = {}
+): Effect.Effect<SessionStoreService, SessionStoreError, SqlClient.SqlClient | Scope.Scope> =>
+  Effect.gen(function*() {
+    const table = options.table ?? defaultTable
+    if (!isValidTableName(table)) {
+      return yield* new SessionStoreError({
+        store: STORE,
+        operation: "connect",
+        detail: "the table name must be a plain SQL identifier (letters, digits, _; at most 48 characters)"
+      })
+    }
+    const retain = retainMillis(options.retainExpired)
+    // the app's name transforms (camelCase <-> snake_case) must not touch the store's own columns
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const supported = sql.onDialectOrElse({ sqlite: () => true, pg: () => true, orElse: () => false })
+    if (!supported) {
+      return yield* new SessionStoreError({
+        store: STORE,
+        operation: "connect",
+        detail: "the SQL store supports SQLite (3.35 or later) and PostgreSQL"
+      })
+    }
+    const t = sql(table)
+
+    if (options.migrate ?? true) {
+      const migrate = Effect.forEach(schema(table), (statement) => sql.unsafe(statement), { discard: true })
+      // PostgreSQL may fail one of two concurrent CREATE ... IF NOT EXISTS (several instances starting
+      // at once): the second attempt then finds what the first made
+      yield* migrate.pipe(Effect.retry({ times: 2 }), Effect.mapError(storeError(STORE, "connect")))
+    }
+
+    const load = (id: string) =>
+      sql<{ readonly data: string }>`SELECT data FROM ${t} WHERE id = ${id}`.pipe(
+        Effect.map((rows) => {
+          const row = rows[0]
+          return row === undefined || typeof row.data !== "string"
+            ? Option.none<SessionRecord>()
+            : decodeRecord(row.data)
+        }),
+        Effect.mapError(storeError(STORE, "load"))
+      )
+
+    const save = (id: string, record: SessionRecord, expectedVersion: number) =>
+      Effect.gen(function*() {
+        const data = yield* Effect.try({ try: () => encodeRecord(record), catch: storeError(STORE, "save") })
+        const userId = record.userId ?? null
+        const rows = yield* Effect.mapError(
+          expectedVersion === 0
+            ? sql`INSERT INTO ${t} (id, data, version, created_at, expires_at, user_id)
+                VALUES (${id}, ${data}, ${record.version}, ${record.createdAt}, ${record.expiresAt}, ${userId})
+                ON CONFLICT (id) DO NOTHING RETURNING id`
+            : sql`UPDATE ${t} SET data = ${data}, version = ${record.version}, created_at = ${record.createdAt},
+                expires_at = ${record.expiresAt}, user_id = ${userId}
+                WHERE id = ${id} AND version = ${expectedVersion} RETURNING id`,
+          storeError(STORE, "save")
+        )
+        if (rows.length !== 1) return yield* new SessionConflict({ store: STORE, expectedVersion })
+      })
+
+    const purge: Effect.Effect<number, SessionStoreError> = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      sql`DELETE FROM ${t} WHERE expires_at <= ${now - retain} RETURNING id`.pipe(
+        Effect.map((rows) =>
+          rows.length
+        ),
+        Effect.mapError(storeError(STORE, "purge"))
+      ))
+
+    yield* schedulePurge(purge, options.purgeInterval)
+
+    return withTimeout(
+      {
+        name: STORE,
+        load,
+        save,
+        delete: (id: string) =>
+          Effect.mapError(Effect.asVoid(sql`DELETE FROM ${t} WHERE id = ${id}`), storeError(STORE, "delete")),
+        deleteByUser: (userId: string) =>
+          sql`DELETE FROM ${t} WHERE user_id = ${userId} RETURNING id`.pipe(
+            Effect.map((rows) => rows.length),
+            Effect.mapError(storeError(STORE, "deleteByUser"))
+          ),
+        purge
+      } satisfies SessionStoreService,
+      options?.timeout ?? defaultTimeout
+    )
+  })
+
+/** @internal */
+export const layerStore = (
+  options?: SqlStoreOptions
+): Layer.Layer<SessionStore, SessionStoreError, SqlClient.SqlClient> => Layer.scoped(SessionStore, make(options))
+
+/** @internal */
+export const layerStoreConfig = (
+  options: Config.Config.Wrap<SqlStoreOptions>
+): Layer.Layer<SessionStore, SessionStoreError | ConfigError.ConfigError, SqlClient.SqlClient> =>
+  Layer.scoped(SessionStore, Effect.flatMap(Config.unwrap(options), make))

@@ -1,0 +1,491 @@
+/**
+ * Every store against the conformance suite (test/conformance.ts), plus what is particular to each.
+ * The stores and their real servers are set up in test/storeLayers.ts; a missing server fails the
+ * tests, it does not skip them.
+ */
+import { NodeContext } from "@effect/platform-node"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { describe, expect, it } from "@effect/vitest"
+import {
+  Clock,
+  Config,
+  ConfigProvider,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  Layer,
+  Option,
+  Redacted,
+  Schema,
+  TestClock
+} from "effect"
+import { Session, SessionStore } from "effect-session"
+import { SessionStoreError } from "effect-session/SessionError"
+import * as CookieStore from "effect-session/SessionStore/Cookie"
+import * as FileStore from "effect-session/SessionStore/FileSystem"
+import * as RedisStore from "effect-session/SessionStore/Redis"
+import * as SqlStore from "effect-session/SessionStore/Sql"
+import { Redis } from "ioredis"
+import { createHash } from "node:crypto"
+import * as NodeFs from "node:fs"
+import { conformance } from "./conformance.js"
+import {
+  fileLayer,
+  noPurge,
+  pgClient,
+  random,
+  REDIS_CLUSTER_NODES,
+  REDIS_URL,
+  redisLayer,
+  sqliteClient,
+  sqlLayer,
+  TestDir,
+  TestRedis,
+  testStores,
+  TestTable
+} from "./storeLayers.js"
+
+// ---------------------------------------------------------------------------------------------
+// the conformance suite, once per store
+// ---------------------------------------------------------------------------------------------
+
+for (const { layer, name, options } of testStores) conformance(name, layer, options)
+
+// ---------------------------------------------------------------------------------------------
+// file system store
+// ---------------------------------------------------------------------------------------------
+
+const now0 = (
+  data: SessionStore.SessionRecord["data"],
+  version: number,
+  extra: Partial<SessionStore.SessionRecord> = {}
+) =>
+  Effect.map(Clock.currentTimeMillis, (now): SessionStore.SessionRecord => ({
+    data,
+    version,
+    createdAt: now,
+    expiresAt: now + 30 * 60_000,
+    ...extra
+  }))
+
+const listDir = (directory: string) => Effect.sync(() => NodeFs.readdirSync(directory).sort())
+
+// waits in real time (the store does real file IO) until `check` holds
+const eventually = <E, R>(check: Effect.Effect<boolean, E, R>, timeoutMillis = 5_000) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + timeoutMillis
+    while (!(yield* check)) {
+      if (Date.now() > deadline) return yield* Effect.die(new Error("condition not met in time"))
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 10)))
+    }
+  })
+
+describe("file system store", () => {
+  it.effect("names files by the SHA-256 of the id, inside the directory, with mode 0600", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.SessionStore
+      const directory = yield* TestDir
+      const ids = ["../../outside", "/etc/passwd", "plain-id", "nul\u0000byte"]
+      for (const id of ids) yield* store.save(id, yield* now0({ id }, 1), 0)
+      const names = yield* listDir(directory)
+      expect(names).toEqual(ids.map(FileStore.fileName).sort())
+      for (const name of names) {
+        expect(name).toMatch(/^[0-9a-f]{64}\.json$/)
+        expect(NodeFs.statSync(`${directory}/${name}`).mode & 0o777).toBe(0o600)
+      }
+      expect(NodeFs.statSync(directory).mode & 0o777).toBe(0o700)
+      expect(FileStore.fileName("plain-id")).toBe(`${createHash("sha256").update("plain-id").digest("hex")}.json`)
+      // a write leaves no temp file behind
+      expect(names.some((name) => name.endsWith(".tmp"))).toBe(false)
+    }).pipe(Effect.provide(fileLayer())))
+
+  it.effect("a restart finds the sessions, their users and their expiry; stray temp files are removed", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* fs.makeTempDirectoryScoped({ prefix: "effect-session-test-" })
+      const open = FileStore.make({ directory, ...noPurge })
+      yield* Effect.scoped(Effect.gen(function*() {
+        const store = yield* open
+        yield* store.save("a", yield* now0({ n: "a" }, 1, { userId: "alice" }), 0)
+        yield* store.save("b", yield* now0({ n: "b" }, 1, { userId: "alice" }), 0)
+        yield* store.save("c", yield* now0({ n: "c" }, 1, { expiresAt: 1 }), 0)
+      }))
+      const stray = `${FileStore.fileName("a").slice(0, 64)}.0123456789abcdef.tmp`
+      yield* fs.writeFileString(`${directory}/${stray}`, "half a reco")
+      yield* fs.writeFileString(`${directory}/${FileStore.fileName("corrupt")}`, "not json")
+      yield* Effect.scoped(Effect.gen(function*() {
+        const store = yield* open
+        expect((yield* listDir(directory)).includes(stray)).toBe(false)
+        expect(Option.getOrThrow(yield* store.load("a")).data).toEqual({ n: "a" })
+        expect(yield* store.deleteByUser("alice")).toBe(2)
+        yield* TestClock.adjust("2 hours")
+        // "c" expired long ago, the corrupt file is taken as expired
+        expect(yield* store.purge).toBe(2)
+        expect(yield* listDir(directory)).toEqual([])
+      }))
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
+
+  it.effect("the scheduled purge runs in the layer's scope", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.SessionStore
+      const directory = yield* TestDir
+      yield* store.save("short", yield* now0({}, 1, { expiresAt: 60_000 }), 0)
+      yield* store.save("long", yield* now0({}, 1, { expiresAt: 10 * 3_600_000 }), 0)
+      yield* TestClock.adjust("90 minutes")
+      yield* eventually(Effect.map(listDir(directory), (names) => names.length === 1))
+      expect(yield* listDir(directory)).toEqual([FileStore.fileName("long")])
+    }).pipe(Effect.provide(fileLayer({ purgeInterval: "1 minute", retainExpired: "1 hour" }))))
+
+  it.effect("layerStoreConfig reads its options from Config", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* fs.makeTempDirectoryScoped({ prefix: "effect-session-test-" })
+      const layer = FileStore.layerStoreConfig({
+        directory: Config.string("SESSION_DIR"),
+        retainExpired: Config.duration("SESSION_RETAIN")
+      }).pipe(Layer.provide(NodeContext.layer))
+      yield* Effect.gen(function*() {
+        const store = yield* SessionStore.SessionStore
+        yield* store.save("cfg", yield* now0({}, 1, { expiresAt: 0 }), 0)
+        yield* TestClock.adjust("61 seconds")
+        expect(yield* store.purge).toBe(1)
+      }).pipe(
+        Effect.provide(layer),
+        Effect.withConfigProvider(
+          ConfigProvider.fromMap(new Map([["SESSION_DIR", directory], ["SESSION_RETAIN", "1 minute"]]))
+        )
+      )
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
+
+  it.effect("a directory that cannot be used fails the layer with SessionStoreError", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const file = yield* fs.makeTempFileScoped()
+      const error = yield* Effect.flip(Effect.scoped(FileStore.make({ directory: `${file}/sessions` })))
+      expect(error).toBeInstanceOf(SessionStoreError)
+      expect(error.operation).toBe("connect")
+      expect(error.message).toBe("Session store \"file\" failed on connect")
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
+})
+
+// ---------------------------------------------------------------------------------------------
+// SQL store (SQLite and PostgreSQL)
+// ---------------------------------------------------------------------------------------------
+
+const sqlClients: ReadonlyArray<readonly [string, Layer.Layer<SqlClient.SqlClient, unknown>]> = [
+  ["sqlite", sqliteClient],
+  ["postgres", pgClient]
+]
+
+for (const [name, client] of sqlClients) {
+  describe(`sql store on ${name}`, () => {
+    it.effect("the migration is idempotent; the store's schema is the documented one", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const table = yield* TestTable
+        // a second store on the same table (another instance starting)
+        const again = yield* SqlStore.make({ table, ...noPurge })
+        yield* again.save("x", yield* now0({ n: 1 }, 1), 0)
+        const columns = yield* sql.onDialectOrElse({
+          pg: () =>
+            sql<{ readonly name: string }>`SELECT column_name AS name FROM information_schema.columns
+              WHERE table_name = ${table} ORDER BY ordinal_position`,
+          orElse: () => sql<{ readonly name: string }>`SELECT name FROM pragma_table_info(${table}) ORDER BY cid`
+        })
+        expect(columns.map((c) => c.name)).toEqual(["id", "data", "version", "created_at", "expires_at", "user_id"])
+        for (const statement of SqlStore.schema(table)) yield* sql.unsafe(statement)
+        expect(Option.getOrThrow(yield* again.load("x")).data).toEqual({ n: 1 })
+      }).pipe(Effect.scoped, Effect.provide(sqlLayer(client))))
+
+    it.effect("layerStoreConfig reads its options from Config", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const table = `sessions_test_${random()}`
+        yield* Effect.addFinalizer(() => Effect.ignore(sql`DROP TABLE IF EXISTS ${sql(table)}`))
+        yield* Effect.gen(function*() {
+          const store = yield* SessionStore.SessionStore
+          yield* store.save("cfg", yield* now0({ ok: 1 }, 1), 0)
+        }).pipe(
+          Effect.provide(SqlStore.layerStoreConfig({ table: Config.string("SESSION_TABLE") })),
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["SESSION_TABLE", table]])))
+        )
+        const rows = yield* sql<{ readonly id: string }>`SELECT id FROM ${sql(table)}`
+        expect(rows.map((r) => r.id)).toEqual(["cfg"])
+      }).pipe(Effect.scoped, Effect.provide(client)))
+
+    it.effect("an invalid table name is a SessionStoreError", () =>
+      Effect.gen(function*() {
+        for (const table of ["x; DROP TABLE y", "a.b", "", "1abc", "a".repeat(49)]) {
+          const error = yield* Effect.flip(Effect.scoped(SqlStore.make({ table })))
+          expect(error.operation).toBe("connect")
+        }
+        expect(() => SqlStore.schema("bad name")).toThrow(RangeError)
+      }).pipe(Effect.provide(client)))
+
+    it.effect("the session commit joins the app's sql.withTransaction: both commit or roll back together", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const store = yield* SessionStore.SessionStore
+        const orders = `orders_test_${random()}`
+        yield* sql`CREATE TABLE ${sql(orders)} (id TEXT PRIMARY KEY)`
+        yield* Effect.addFinalizer(() => Effect.ignore(sql`DROP TABLE IF EXISTS ${sql(orders)}`))
+        const Cart = Session.key("cart", Schema.Array(Schema.String))
+        const order = (orderId: string) =>
+          Effect.gen(function*() {
+            yield* sql`INSERT INTO ${sql(orders)} (id) VALUES (${orderId})`
+            yield* Session.set(Cart, [orderId])
+          }).pipe(Session.transaction)
+        const count = Effect.map(
+          sql<{ readonly n: number }>`SELECT COUNT(*) AS n FROM ${sql(orders)}`,
+          (rows) => Number(rows[0]!.n)
+        )
+        const open = Session.open("buyer")
+
+        // success: the order and the session are both there
+        yield* sql.withTransaction(order("o1")).pipe(Effect.provide(open))
+        expect(yield* count).toBe(1)
+        expect(Option.getOrThrow(yield* store.load("buyer")).data).toEqual({ cart: ["o1"] })
+
+        // the app fails after the unit committed, inside the transaction: both roll back
+        const failed = yield* sql.withTransaction(Effect.zipRight(order("o2"), Effect.fail("payment declined"))).pipe(
+          Effect.provide(open),
+          Effect.exit
+        )
+        expect(Exit.isFailure(failed)).toBe(true)
+        expect(yield* count).toBe(1)
+        const after = Option.getOrThrow(yield* store.load("buyer"))
+        expect(after.data).toEqual({ cart: ["o1"] })
+        expect(after.version).toBe(1)
+
+        // a session conflict at commit (another writer changed the same key meanwhile) rolls the app's rows
+        // back too
+        const conflicted = yield* sql.withTransaction(
+          Effect.gen(function*() {
+            yield* sql`INSERT INTO ${sql(orders)} (id) VALUES (${"o3"})`
+            yield* Session.set(Cart, ["o3"])
+            yield* store.save("buyer", { ...after, data: { cart: ["elsewhere"] }, version: 2 }, 1)
+          }).pipe(Session.transaction)
+        ).pipe(Effect.provide(open), Effect.flip)
+        expect(conflicted._tag).toBe("SessionConflict")
+        expect(yield* count).toBe(1)
+        expect(Option.getOrThrow(yield* store.load("buyer")).data).toEqual({ cart: ["o1"] })
+      }).pipe(Effect.scoped, Effect.provide(sqlLayer(client))))
+
+    it.effect("a driver failure is a SessionStoreError naming the store and operation, never the id", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const store = yield* SessionStore.SessionStore
+        yield* sql`DROP TABLE ${sql(yield* TestTable)}`
+        const id = "secret-session-id"
+        for (
+          const error of [
+            yield* Effect.flip(store.load(id)),
+            yield* Effect.flip(store.save(id, yield* now0({ secret: "data" }, 1), 0)),
+            yield* Effect.flip(store.delete(id)),
+            yield* Effect.flip(store.deleteByUser("secret-user")),
+            yield* Effect.flip(store.purge)
+          ]
+        ) {
+          expect(error._tag).toBe("SessionStoreError")
+          expect(error.message).toMatch(/^Session store "sql" failed on \w+$/)
+          expect(error.message).not.toContain("secret")
+        }
+      }).pipe(Effect.provide(sqlLayer(client))))
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis store
+// ---------------------------------------------------------------------------------------------
+
+describe("redis store", () => {
+  it.effect("keys are <prefix>s:{id}, hash-tagged by the id; a user's index is its own key", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.SessionStore
+      const { client, prefix } = yield* TestRedis
+      yield* store.save("abc", yield* now0({ n: 1 }, 1, { userId: "alice" }), 0)
+      expect(yield* Effect.promise(() => client.hgetall(`${prefix}s:{abc}`))).toMatchObject({ v: "1", u: "alice" })
+      expect(yield* Effect.promise(() => client.zrange(`${prefix}u:{alice}`, 0, -1))).toEqual(["abc"])
+      expect(yield* Effect.promise(() => client.pttl(`${prefix}u:{alice}`))).toBeGreaterThan(0)
+    }).pipe(Effect.provide(redisLayer({ url: REDIS_URL }))))
+
+  it.effect("two prefixes are two stores on one server", () =>
+    Effect.gen(function*() {
+      const prefix = `effect-session-test:${random()}:`
+      const [one, two] = yield* Effect.all([
+        RedisStore.make({ url: REDIS_URL, prefix: `${prefix}one:` }),
+        RedisStore.make({ url: REDIS_URL, prefix: `${prefix}two:` })
+      ])
+      yield* one.save("same", yield* now0({ store: "one" }, 1), 0)
+      expect(Option.isNone(yield* two.load("same"))).toBe(true)
+      yield* two.save("same", yield* now0({ store: "two" }, 1), 0)
+      expect(Option.getOrThrow(yield* one.load("same")).data).toEqual({ store: "one" })
+      yield* one.delete("same")
+      yield* two.delete("same")
+    }).pipe(Effect.scoped))
+
+  for (
+    const [name, connection] of [
+      ["server", { url: "redis://127.0.0.1:1" }],
+      ["cluster", { nodes: [{ host: "127.0.0.1", port: 1 }] }]
+    ] as const
+  ) {
+    it.effect(`a ${name} that cannot be reached fails the layer with SessionStoreError`, () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(Effect.scoped(RedisStore.make(connection)))
+        expect(error).toBeInstanceOf(SessionStoreError)
+        expect(error.operation).toBe("connect")
+        expect(error.message).toBe("Session store \"redis\" failed on connect")
+      }))
+  }
+
+  it.effect("an outage fails commands at once with SessionStoreError; the client reconnects", () =>
+    Effect.gen(function*() {
+      const client = new Redis(REDIS_URL, RedisStore.clientDefaults)
+      yield* Effect.promise(() => client.connect())
+      yield* Effect.addFinalizer(() => Effect.promise(() => client.quit()))
+      const store = yield* RedisStore.make({ client, prefix: `effect-session-test:${random()}:` })
+      yield* store.save("x", yield* now0({ n: 1 }, 1), 0)
+      client.disconnect(true) // the connection drops; ioredis reconnects by itself
+      const error = yield* Effect.flip(store.load("x"))
+      expect(error._tag).toBe("SessionStoreError")
+      expect(error.message).toBe("Session store \"redis\" failed on load")
+      yield* eventually(Effect.map(Effect.either(store.load("x")), Either.isRight))
+      expect(Option.getOrThrow(yield* store.load("x")).data).toEqual({ n: 1 })
+      yield* store.delete("x")
+      // the app's client is the app's: the store's scope does not close it
+      expect(client.status).toBe("ready")
+    }).pipe(Effect.scoped))
+
+  it.effect("layerStoreConfig reads a url or cluster nodes from Config", () =>
+    Effect.gen(function*() {
+      const roundTrip = Effect.gen(function*() {
+        const store = yield* SessionStore.SessionStore
+        yield* store.save("cfg", yield* now0({ ok: true }, 1), 0)
+        expect(Option.getOrThrow(yield* store.load("cfg")).data).toEqual({ ok: true })
+        yield* store.delete("cfg")
+      })
+      const prefixConfig = Config.string("PREFIX")
+      yield* roundTrip.pipe(
+        Effect.provide(RedisStore.layerStoreConfig({ url: Config.redacted("REDIS_URL"), prefix: prefixConfig }))
+      )
+      yield* roundTrip.pipe(
+        Effect.provide(
+          RedisStore.layerStoreConfig({ nodes: Config.array(Config.string(), "REDIS_NODES"), prefix: prefixConfig })
+        )
+      )
+    }).pipe(Effect.withConfigProvider(
+      ConfigProvider.fromMap(
+        new Map([
+          ["REDIS_URL", REDIS_URL],
+          ["REDIS_NODES", REDIS_CLUSTER_NODES.map((n) => `${n.host}:${n.port}`).join(",")],
+          ["PREFIX", `effect-session-test:${random()}:`]
+        ])
+      )
+    )))
+
+  it.effect("exactly one of url, nodes and client", () =>
+    Effect.gen(function*() {
+      const none = yield* Effect.flip(Effect.scoped(RedisStore.make({})))
+      expect(none.operation).toBe("connect")
+      const both = yield* Effect.flip(Effect.scoped(RedisStore.make({ url: REDIS_URL, nodes: REDIS_CLUSTER_NODES })))
+      expect(both.operation).toBe("connect")
+    }))
+})
+
+// ---------------------------------------------------------------------------------------------
+// sealed cookie
+// ---------------------------------------------------------------------------------------------
+
+describe("sealed cookie", () => {
+  const oldSecret = Redacted.make("the old secret, long enough: 0123456789")
+  const newSecret = Redacted.make("the new secret, long enough: 9876543210")
+  const sample: SessionStore.SessionRecord = {
+    data: { theme: "dark", "ключ": "🙂", list: [1, 2, 3] },
+    version: 3,
+    createdAt: 1_000,
+    expiresAt: 1_000 + 30 * 60_000,
+    userId: "alice"
+  }
+
+  it("seals and unseals a record; every seal differs; the payload is not readable", () => {
+    const one = Either.getOrThrow(CookieStore.seal(sample, [newSecret]))
+    const two = Either.getOrThrow(CookieStore.seal(sample, [newSecret]))
+    expect(one).not.toBe(two)
+    expect(one).toMatch(/^v1\.[A-Za-z0-9_-]+$/)
+    expect(Buffer.from(one.slice(3), "base64url").toString("latin1")).not.toContain("dark")
+    expect(CookieStore.unseal(one, [newSecret], 2_000)).toEqual(Option.some(sample))
+    expect(CookieStore.unseal(two, [newSecret], 2_000)).toEqual(Option.some(sample))
+  })
+
+  it("anything changed, truncated or made up is none", () => {
+    const sealed = Either.getOrThrow(CookieStore.seal(sample, [newSecret]))
+    const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === "A" ? "B" : "A") + s.slice(i + 1)
+    for (const i of [3, 10, 30, 40, sealed.length - 5, sealed.length - 1]) {
+      expect(Option.isNone(CookieStore.unseal(flip(sealed, i), [newSecret], 2_000))).toBe(true)
+    }
+    for (const bad of ["", "v1.", "v1.!!!", "v2." + sealed.slice(3), sealed.slice(0, -10), sealed + "AA", "garbage"]) {
+      expect(Option.isNone(CookieStore.unseal(bad, [newSecret], 2_000))).toBe(true)
+    }
+  })
+
+  it("rotation: the first secret seals, every secret opens", () => {
+    const sealedOld = Either.getOrThrow(CookieStore.seal(sample, [oldSecret]))
+    const rotated = [newSecret, oldSecret]
+    expect(Option.isSome(CookieStore.unseal(sealedOld, rotated, 2_000))).toBe(true)
+    const sealedNew = Either.getOrThrow(CookieStore.seal(sample, rotated))
+    expect(Option.isSome(CookieStore.unseal(sealedNew, [newSecret], 2_000))).toBe(true)
+    expect(Option.isNone(CookieStore.unseal(sealedNew, [oldSecret], 2_000))).toBe(true)
+    // once the old secret is dropped, what it sealed no longer opens
+    expect(Option.isNone(CookieStore.unseal(sealedOld, [newSecret], 2_000))).toBe(true)
+  })
+
+  it("the expiry is inside the seal: an expired record opens for the retention, then not", () => {
+    const sealed = Either.getOrThrow(CookieStore.seal(sample, [newSecret]))
+    const expired = sample.expiresAt + 1
+    expect(Option.isSome(CookieStore.unseal(sealed, [newSecret], expired))).toBe(true)
+    expect(Option.isNone(CookieStore.unseal(sealed, [newSecret], sample.expiresAt + 3_600_000))).toBe(true)
+    expect(Option.isNone(CookieStore.unseal(sealed, [newSecret], expired, { retainExpired: 0 }))).toBe(true)
+  })
+
+  it("a context binds the seal (e.g. to the cookie name)", () => {
+    const sealed = Either.getOrThrow(CookieStore.seal(sample, [newSecret], { context: "sid" }))
+    expect(Option.isSome(CookieStore.unseal(sealed, [newSecret], 2_000, { context: "sid" }))).toBe(true)
+    expect(Option.isNone(CookieStore.unseal(sealed, [newSecret], 2_000, { context: "other" }))).toBe(true)
+    expect(Option.isNone(CookieStore.unseal(sealed, [newSecret], 2_000))).toBe(true)
+  })
+
+  it("over the size limit is a SessionStoreError whose cause is SealedCookieTooLarge", () => {
+    const big = { ...sample, data: { blob: "x".repeat(4_000) } }
+    const error = Either.getLeft(CookieStore.seal(big, [newSecret])).pipe(Option.getOrThrow)
+    expect(error).toBeInstanceOf(SessionStoreError)
+    expect(error.operation).toBe("save")
+    expect(error.cause).toBeInstanceOf(CookieStore.SealedCookieTooLarge)
+    expect(error.message).not.toContain("xxxx")
+    const fits = { ...sample, data: { blob: "x".repeat(2_900) } }
+    expect(Either.getOrThrow(CookieStore.seal(fits, [newSecret])).length).toBeLessThanOrEqual(4096)
+    expect(Either.isLeft(CookieStore.seal(fits, [newSecret], { maxLength: 1_000 }))).toBe(true)
+  })
+
+  it("short or missing secrets are refused", () => {
+    expect(Either.isLeft(CookieStore.seal(sample, []))).toBe(true)
+    expect(Either.isLeft(CookieStore.seal(sample, [Redacted.make("too short")]))).toBe(true)
+    const sealed = Either.getOrThrow(CookieStore.seal(sample, [newSecret]))
+    expect(Option.isNone(CookieStore.unseal(sealed, [], 2_000))).toBe(true)
+  })
+
+  it.effect("the SealedCookie service takes time from Clock", () =>
+    Effect.gen(function*() {
+      const cookie = yield* CookieStore.SealedCookie
+      yield* TestClock.adjust(Duration.millis(sample.createdAt))
+      const sealed = yield* cookie.seal(sample)
+      expect(Option.isSome(yield* cookie.unseal(sealed))).toBe(true)
+      yield* TestClock.adjust("3 hours")
+      expect(Option.isNone(yield* cookie.unseal(sealed))).toBe(true)
+      expect(Option.isSome(cookie.unsealAt(sealed, sample.expiresAt))).toBe(true)
+      const refused = yield* Effect.flip(CookieStore.make({ secrets: [Redacted.make("short")] }))
+      expect(refused.operation).toBe("connect")
+    }).pipe(Effect.provide(CookieStore.layer({ secrets: [newSecret, oldSecret] }))))
+})
