@@ -129,6 +129,38 @@ export class HttpSession extends Context.Tag("effect-session/HttpSession")<HttpS
 export const layer = (options: Options): Layer.Layer<HttpSession, never, SessionStore> => internal.layer(options) as any
 
 /**
+ * Options of {@link layerSealed}: those of {@link Options} but the transport, plus the longest
+ * sealed value (`maxLength`, default 4096) and how long an expired session can still be reported
+ * (`retainExpired`, default 1 hour).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SealedOptions extends internal.SealedOptions {}
+
+/**
+ * Sessions whose data lives in the cookie itself, sealed with AES-256-GCM (see
+ * `effect-session/SessionStore/Cookie`): no store at all. The trade-offs: no server-side revocation
+ * (logout only drops the browser's copy), no `deleteByUser`, no compare-and-set between concurrent
+ * requests (the last response's cookie wins), and the data travels with every request; a session
+ * that seals to more than `maxLength` fails its commit with a `SessionStoreError` (HTTP 503) rather
+ * than being dropped by the browser.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { HttpSession } from "effect-session"
+ *
+ * const SessionLive = HttpSession.layerSealed({ secrets: [Redacted.make("a random secret of 32 bytes or more!!")] })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSealed = (options: SealedOptions): Layer.Layer<HttpSession, SessionStoreError> =>
+  internal.layerSealed(options) as any
+
+/**
  * The options read from `Config`, e.g. environment variables:
  *
  * @example

@@ -1,6 +1,7 @@
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -8,10 +9,12 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import type { SessionConflict, SessionStoreError } from "../SessionError.js"
-import { SessionStore, type SessionStoreService } from "../SessionStore.js"
+import { SessionConflict, SessionStoreError, type SessionStoreOperation } from "../SessionError.js"
+import { type SessionRecord, SessionStore, type SessionStoreService } from "../SessionStore.js"
+import type { SealedCookieService } from "../SessionStore/Cookie.js"
 import * as core from "./session.js"
 import { makeSigner, type Signer } from "./signing.js"
+import * as sealedCookie from "./storeCookie.js"
 
 // ---------------------------------------------------------------------------------------------
 // options
@@ -35,6 +38,7 @@ export type Transport =
   | { readonly _tag: "Cookie" } & CookieOptions
   | { readonly _tag: "Header"; readonly name?: string | undefined }
   | { readonly _tag: "Query"; readonly name?: string | undefined }
+  | { readonly _tag: "SealedCookie"; readonly maxLength?: number | undefined } & CookieOptions
 
 /** @internal */
 export interface Options extends core.SessionOptions {
@@ -75,7 +79,19 @@ export const defaultOnCommitError = (
 // transports
 // ---------------------------------------------------------------------------------------------
 
+/** A transport that carries the session itself: it brings a store of one record per request. @internal */
+interface PerRequest {
+  readonly presented: string | undefined
+  readonly store: SessionStoreService
+  readonly write: (
+    response: HttpServerResponse.HttpServerResponse,
+    outcome: core.Outcome,
+    now: number
+  ) => HttpServerResponse.HttpServerResponse
+}
+
 interface ResolvedTransport {
+  readonly perRequest?: ((request: HttpServerRequest.HttpServerRequest, now: number) => PerRequest) | undefined
   /** Whether an id that verifies but is not stored is kept (query transport) or replaced. */
   readonly adoptUnknownId: boolean
   readonly read: (request: HttpServerRequest.HttpServerRequest) => string | undefined
@@ -92,9 +108,10 @@ interface ResolvedTransport {
 }
 
 const MAX_TOKEN = 256
+const MAX_SEALED = 4096
 
 /** Finds one cookie in a Cookie header without parsing the others. @internal */
-export const readCookie = (header: string | undefined, name: string): string | undefined => {
+export const readCookie = (header: string | undefined, name: string, max = MAX_TOKEN): string | undefined => {
   if (header === undefined || header.length === 0) return undefined
   const prefix = `${name}=`
   let start = 0
@@ -104,7 +121,7 @@ export const readCookie = (header: string | undefined, name: string): string | u
     if (end === -1) end = header.length
     if (header.startsWith(prefix, start)) {
       const value = header.slice(start + prefix.length, end).trim()
-      return value.length > MAX_TOKEN ? undefined : value
+      return value.length > max ? undefined : value
     }
     start = end + 1
   }
@@ -114,9 +131,7 @@ export const readCookie = (header: string | undefined, name: string): string | u
 const stored = (outcome: core.Outcome): string | undefined =>
   Option.isSome(outcome.id) ? Redacted.value(outcome.id.value) : undefined
 
-const cookieTransport = (signer: Signer, options: CookieOptions): ResolvedTransport => {
-  const name = options.name ?? "session"
-  const persistent = options.persistent ?? false
+const cookieAttributes = (options: CookieOptions) => {
   const base = {
     httpOnly: options.httpOnly ?? true,
     secure: options.secure ?? true,
@@ -133,7 +148,14 @@ const cookieTransport = (signer: Signer, options: CookieOptions): ResolvedTransp
     throw new RangeError("effect-session: a Partitioned cookie must be Secure")
   }
   // validate the attributes once, at start-up, rather than on every request
-  HttpServerResponse.unsafeSetCookie(HttpServerResponse.empty(), name, "x", base)
+  HttpServerResponse.unsafeSetCookie(HttpServerResponse.empty(), options.name ?? "session", "x", base)
+  return base
+}
+
+const cookieTransport = (signer: Signer, options: CookieOptions): ResolvedTransport => {
+  const name = options.name ?? "session"
+  const persistent = options.persistent ?? false
+  const base = cookieAttributes(options)
   return {
     adoptUnknownId: false,
     read: (request) => {
@@ -203,37 +225,164 @@ const queryTransport = (signer: Signer, rawName: string | undefined): ResolvedTr
   }
 }
 
+const SEALED_ID = "sealed"
+
+const sealedCookieTransport = (sealed: SealedCookieService, options: CookieOptions): ResolvedTransport => {
+  const name = options.name ?? "session"
+  const persistent = options.persistent ?? false
+  const base = cookieAttributes(options)
+  return {
+    adoptUnknownId: true,
+    read: () => undefined,
+    write: (response) => response,
+    missing: () => Option.none(),
+    perRequest: (request, now) => {
+      const value = readCookie(request.headers.cookie, name, MAX_SEALED)
+      const opened = value === undefined ? Option.none<SessionRecord>() : sealed.unsealAt(value, now)
+      // the one record of this request: the session the cookie carries, and what the unit commits
+      let slot: { id: string; record: SessionRecord; sealed: string | undefined } | undefined = Option.isSome(opened)
+        ? { id: SEALED_ID, record: opened.value, sealed: undefined }
+        : undefined
+      let cleared = false
+      const store: SessionStoreService = {
+        name: "sealed-cookie",
+        load: (id) => Effect.succeed(slot !== undefined && slot.id === id ? Option.some(slot.record) : Option.none()),
+        save: (id, record, expectedVersion) =>
+          Effect.suspend((): Effect.Effect<void, SessionStoreError | SessionConflict> => {
+            const current = slot !== undefined && slot.id === id ? slot.record.version : 0
+            if (current !== expectedVersion) {
+              return Effect.fail(new SessionConflict({ store: "sealed-cookie", expectedVersion }))
+            }
+            const result = sealed.seal(record)
+            if (result._tag === "Left") return Effect.fail(result.left)
+            slot = { id, record, sealed: result.right }
+            return Effect.void
+          }),
+        delete: (id) =>
+          Effect.sync(() => {
+            if (slot !== undefined && slot.id === id) {
+              slot = undefined
+              cleared = true
+            }
+          }),
+        deleteByUser: () =>
+          Effect.fail(
+            new SessionStoreError({
+              store: "sealed-cookie",
+              operation: "deleteByUser",
+              detail: "sealed cookies cannot be revoked on the server"
+            })
+          ),
+        purge: Effect.succeed(0)
+      }
+      return {
+        presented: Option.isSome(opened) ? SEALED_ID : undefined,
+        store,
+        write: (response, outcome, now) => {
+          if (slot?.sealed !== undefined) {
+            return HttpServerResponse.unsafeSetCookie(response, name, slot.sealed, {
+              ...base,
+              ...(persistent
+                ? { maxAge: Duration.seconds(Math.max(0, Math.round((outcome.expiresAt - now) / 1000))) }
+                : {})
+            })
+          }
+          if (cleared && slot === undefined && value !== undefined) {
+            return HttpServerResponse.unsafeSetCookie(response, name, "", { ...base, maxAge: Duration.zero })
+          }
+          return response
+        }
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // construction
 // ---------------------------------------------------------------------------------------------
+
+const resolveConfig = (
+  options: Options,
+  store: SessionStoreService,
+  transport: ResolvedTransport,
+  signer: Signer
+): HttpSessionService => ({
+  store,
+  signer,
+  transport,
+  session: core.prepare({
+    idleTimeout: options.idleTimeout,
+    absoluteTimeout: options.absoluteTimeout,
+    touchInterval: options.touchInterval,
+    lockTimeout: options.lockTimeout,
+    onConflict: options.onConflict,
+    retryAttempts: options.retryAttempts
+  }),
+  commitOn: options.commitOn ?? defaultCommitOn,
+  onCommitError: options.onCommitError ?? defaultOnCommitError
+})
 
 /** @internal */
 export const make = (options: Options): Effect.Effect<HttpSessionService, never, SessionStore> =>
   Effect.map(SessionStore, (store) => {
     const signer = makeSigner(options.secrets)
     const transportOptions = options.transport ?? { _tag: "Cookie" }
+    if (transportOptions._tag === "SealedCookie") {
+      throw new RangeError("effect-session: the SealedCookie transport needs no store: use HttpSession.layerSealed")
+    }
     const transport = transportOptions._tag === "Cookie"
       ? cookieTransport(signer, { ...options.cookie, ...transportOptions })
       : transportOptions._tag === "Header"
       ? headerTransport(signer, transportOptions.name)
       : queryTransport(signer, transportOptions.name)
-    return {
-      store,
-      signer,
-      transport,
-      session: core.prepare({
-        idleTimeout: options.idleTimeout,
-        absoluteTimeout: options.absoluteTimeout,
-        touchInterval: options.touchInterval
-      }),
-      commitOn: options.commitOn ?? defaultCommitOn,
-      onCommitError: options.onCommitError ?? defaultOnCommitError
-    }
+    return resolveConfig(options, store, transport, signer)
   })
 
 /** @internal */
 export const layer = (options: Options): Layer.Layer<HttpSessionService, never, SessionStore> =>
   Layer.effect(HttpSessionTag, make(options))
+
+/** @internal */
+export interface SealedOptions extends Omit<Options, "transport"> {
+  /** The longest sealed value; a bigger session fails its commit. Default: 4096. */
+  readonly maxLength?: number | undefined
+  readonly retainExpired?: Duration.DurationInput | undefined
+}
+
+/** @internal */
+export const layerSealed = (options: SealedOptions): Layer.Layer<HttpSessionService, SessionStoreError> =>
+  Layer.effect(
+    HttpSessionTag,
+    Effect.map(
+      sealedCookie.make({
+        secrets: options.secrets,
+        maxLength: options.maxLength,
+        retainExpired: options.retainExpired,
+        context: options.cookie?.name ?? "session"
+      }),
+      // every request brings its own one-record store: there is no shared one
+      (sealed) =>
+        resolveConfig(
+          options,
+          noSharedStore,
+          sealedCookieTransport(sealed, options.cookie ?? {}),
+          makeSigner(options.secrets)
+        )
+    )
+  )
+
+const noSharedStore: SessionStoreService = (() => {
+  const none = (operation: SessionStoreOperation) =>
+    Effect.fail(new SessionStoreError({ store: "sealed-cookie", operation, detail: "no server-side store" }))
+  return {
+    name: "sealed-cookie",
+    load: () => none("load"),
+    save: () => none("save"),
+    delete: () => none("delete"),
+    deleteByUser: () => none("deleteByUser"),
+    purge: none("purge")
+  }
+})()
 
 // ---------------------------------------------------------------------------------------------
 // the middleware
@@ -276,51 +425,61 @@ const applyTransport = (
 export const middleware = <E, R>(
   app: HttpApp.Default<E, R>
 ): HttpApp.Default<E, Exclude<R, core.Session | core.SessionManager> | HttpSessionService> =>
-  Effect.flatMap(HttpSessionTag, (config) =>
-    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-      const presented = config.transport.read(request)
-      if (presented === undefined) {
-        const redirect = config.transport.missing(request)
-        if (Option.isSome(redirect)) return Effect.succeed(redirect.value)
-      }
-      const manager = core.unsafeMakeManager(config.store, {
-        ...config.session,
-        id: presented,
-        adoptUnknownId: config.transport.adoptUnknownId
-      })
-      const writeBack = applyTransport(config, manager, presented)
-      const attempt = (n: number): Effect.Effect<HttpServerResponse.HttpServerResponse, E> =>
-        Effect.uninterruptibleMask((restore) => {
-          const session = core.makeUnit(manager)
-          return Effect.flatMap(
-            Effect.exit(restore(Effect.provideService(
-              Effect.provideService(app, core.SessionTag, session),
-              core.SessionManagerTag,
-              manager
-            ))),
-            (exit): Effect.Effect<HttpServerResponse.HttpServerResponse, E> => {
-              if (Exit.isSuccess(exit) && config.commitOn(exit.value.status)) {
-                return Effect.flatMap(
-                  Effect.either(core.commit(session)),
-                  (committed) => {
-                    if (committed._tag === "Right") return writeBack(exit.value)
-                    // the policy may run the handler again on fresh data (its other effects must be idempotent)
-                    if (committed.left._tag === "SessionConflict" && core.canRetry(manager, n)) {
-                      return restore(Effect.zipRight(core.backoff(n), attempt(n + 1)))
-                    }
-                    return Effect.succeed(config.onCommitError(committed.left))
-                  }
-                )
-              }
-              return Effect.zipRight(
-                core.rollback(session),
-                Exit.isSuccess(exit)
-                  ? writeBack(exit.value)
-                  // the error response is made later: add the transport's headers when it is
-                  : Effect.zipRight(HttpApp.appendPreResponseHandler((_, response) => writeBack(response)), exit)
-              )
+  Effect.flatMap(
+    HttpSessionTag,
+    (config) =>
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const perRequest = config.transport.perRequest?.(request, now)
+          const presented = perRequest === undefined ? config.transport.read(request) : perRequest.presented
+          if (presented === undefined && perRequest === undefined) {
+            const redirect = config.transport.missing(request)
+            if (Option.isSome(redirect)) {
+              return Effect.succeed(redirect.value)
             }
-          )
-        }) as Effect.Effect<HttpServerResponse.HttpServerResponse, E>
-      return attempt(1)
-    })) as any
+          }
+          const manager = core.unsafeMakeManager(perRequest?.store ?? config.store, {
+            ...config.session,
+            id: presented,
+            adoptUnknownId: config.transport.adoptUnknownId
+          })
+          const writeBack = perRequest === undefined
+            ? applyTransport(config, manager, presented)
+            : (response: HttpServerResponse.HttpServerResponse) =>
+              Effect.map(Clock.currentTimeMillis, (at) => perRequest.write(response, manager.outcome(), at))
+          const attempt = (n: number): Effect.Effect<HttpServerResponse.HttpServerResponse, E> =>
+            Effect.uninterruptibleMask((restore) => {
+              const session = core.makeUnit(manager)
+              return Effect.flatMap(
+                Effect.exit(restore(Effect.provideService(
+                  Effect.provideService(app, core.SessionTag, session),
+                  core.SessionManagerTag,
+                  manager
+                ))),
+                (exit): Effect.Effect<HttpServerResponse.HttpServerResponse, E> => {
+                  if (Exit.isSuccess(exit) && config.commitOn(exit.value.status)) {
+                    return Effect.flatMap(
+                      Effect.either(core.commit(session)),
+                      (committed) => {
+                        if (committed._tag === "Right") return writeBack(exit.value)
+                        // the policy may run the handler again on fresh data (its other effects must be idempotent)
+                        if (committed.left._tag === "SessionConflict" && core.canRetry(manager, n)) {
+                          return restore(Effect.zipRight(core.backoff(n), attempt(n + 1)))
+                        }
+                        return Effect.succeed(config.onCommitError(committed.left))
+                      }
+                    )
+                  }
+                  return Effect.zipRight(
+                    core.rollback(session),
+                    Exit.isSuccess(exit)
+                      ? writeBack(exit.value)
+                      // the error response is made later: add the transport's headers when it is
+                      : Effect.zipRight(HttpApp.appendPreResponseHandler((_, response) => writeBack(response)), exit)
+                  )
+                }
+              )
+            }) as Effect.Effect<HttpServerResponse.HttpServerResponse, E>
+          return attempt(1)
+        }))
+  ) as any
