@@ -5,7 +5,7 @@
  * it **commits** when the handler succeeds with a response whose status `commitOn` accepts (by
  * default any status below 400), and it is **discarded** when the handler fails, dies, is
  * interrupted (the client went away) or answers with a 4xx/5xx status. A failed commit replaces the
- * response: 503 when the store failed, 409 on a conflict (`onCommitError` to change it) — never a
+ * response: 503 when the store failed, 409 on a conflict (`onSessionError` to change it) — never a
  * 200 with lost data.
  *
  * The session travels in a signed cookie by default: HMAC-SHA256 over the id, `HttpOnly`,
@@ -90,7 +90,8 @@ export type Transport = internal.Transport
  * - `transport`: see {@link Transport}; `cookie`: the cookie's attributes.
  * - `idleTimeout`, `absoluteTimeout`, `touchInterval`: see `SessionManager.SessionOptions`.
  * - `commitOn`: which response statuses commit the handler's unit. Default: below 400.
- * - `onCommitError`: the response when the commit fails. Default: 503 (store), 409 (conflict).
+ * - `onSessionError`: the response when the commit fails, or when the session store fails under a
+ *   handler that does not handle the `SessionStoreError` itself. Default: 503 (store), 409 (conflict).
  *
  * @since 0.1.0
  * @category models
@@ -100,7 +101,7 @@ export interface Options extends SessionOptions {
   readonly transport?: Transport | undefined
   readonly cookie?: CookieOptions | undefined
   readonly commitOn?: ((status: number) => boolean) | undefined
-  readonly onCommitError?:
+  readonly onSessionError?:
     | ((error: SessionStoreError | SessionConflict) => HttpServerResponse.HttpServerResponse)
     | undefined
 }

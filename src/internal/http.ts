@@ -1,6 +1,7 @@
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -46,7 +47,7 @@ export interface Options extends core.SessionOptions {
   readonly transport?: Transport | undefined
   readonly cookie?: CookieOptions | undefined
   readonly commitOn?: ((status: number) => boolean) | undefined
-  readonly onCommitError?:
+  readonly onSessionError?:
     | ((error: SessionStoreError | SessionConflict) => HttpServerResponse.HttpServerResponse)
     | undefined
 }
@@ -58,7 +59,7 @@ export interface HttpSessionService {
   readonly transport: ResolvedTransport
   readonly session: core.MakeManagerOptions
   readonly commitOn: (status: number) => boolean
-  readonly onCommitError: (error: SessionStoreError | SessionConflict) => HttpServerResponse.HttpServerResponse
+  readonly onSessionError: (error: SessionStoreError | SessionConflict) => HttpServerResponse.HttpServerResponse
 }
 
 /** @internal */
@@ -68,7 +69,7 @@ export const HttpSessionTag = Context.GenericTag<HttpSessionService>("effect-ses
 export const defaultCommitOn = (status: number): boolean => status < 400
 
 /** @internal */
-export const defaultOnCommitError = (
+export const defaultOnSessionError = (
   error: SessionStoreError | SessionConflict
 ): HttpServerResponse.HttpServerResponse =>
   error._tag === "SessionConflict"
@@ -319,7 +320,7 @@ const resolveConfig = (
     retryAttempts: options.retryAttempts
   }),
   commitOn: options.commitOn ?? defaultCommitOn,
-  onCommitError: options.onCommitError ?? defaultOnCommitError
+  onSessionError: options.onSessionError ?? defaultOnSessionError
 })
 
 /** @internal */
@@ -383,6 +384,8 @@ const noSharedStore: SessionStoreService = (() => {
     purge: none("purge")
   }
 })()
+
+const isSessionStoreError = (u: unknown): u is SessionStoreError => u instanceof SessionStoreError
 
 // ---------------------------------------------------------------------------------------------
 // the middleware
@@ -466,9 +469,14 @@ export const middleware = <E, R>(
                         if (committed.left._tag === "SessionConflict" && core.canRetry(manager, n)) {
                           return restore(Effect.zipRight(core.backoff(n), attempt(n + 1)))
                         }
-                        return Effect.succeed(config.onCommitError(committed.left))
+                        return Effect.succeed(config.onSessionError(committed.left))
                       }
                     )
+                  }
+                  // the session store failed under the handler, which did not handle it: 503, as a commit
+                  const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+                  if (Option.isSome(failure) && isSessionStoreError(failure.value)) {
+                    return Effect.as(core.rollback(session), config.onSessionError(failure.value))
                   }
                   return Effect.zipRight(
                     core.rollback(session),
