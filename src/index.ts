@@ -38,3 +38,10 @@ export * as SessionStore from "./SessionStore.js"
  * @since 0.1.0
  */
 export * as HttpSession from "./HttpSession.js"
+
+/**
+ * Metrics (and the spans and logs) effect-session records.
+ *
+ * @since 0.1.0
+ */
+export * as SessionMetrics from "./SessionMetrics.js"

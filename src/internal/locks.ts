@@ -21,14 +21,23 @@ export interface LockOwner {
 }
 
 /** @internal */
-export type LockTable = Map<string, LockEntry>
+export interface LockTable {
+  readonly entries: Map<string, LockEntry>
+  /**
+   * Who held each recently released lock (weakly, at most RECENT ids): a manager that runs several
+   * units in a row knows its snapshot is still current without asking the store again.
+   */
+  readonly recent: Map<string, WeakRef<object>>
+}
+
+const RECENT = 1024
 
 const tables = new WeakMap<object, LockTable>()
 
 /** One lock table per store instance: everything that shares a store in this process shares locks. @internal */
 export const tableFor = (store: object): LockTable => {
   let table = tables.get(store)
-  if (table === undefined) tables.set(store, table = new Map())
+  if (table === undefined) tables.set(store, table = { entries: new Map(), recent: new Map() })
   return table
 }
 
@@ -41,8 +50,10 @@ export const acquire = <E>(
   onTimeout: () => E
 ): Effect.Effect<LockEntry, E> =>
   Effect.suspend(() => {
-    let entry = table.get(id)
-    if (entry === undefined) table.set(id, entry = { held: false, waiters: [], lastHolder: undefined })
+    let entry = table.entries.get(id)
+    if (entry === undefined) {
+      table.entries.set(id, entry = { held: false, waiters: [], lastHolder: table.recent.get(id)?.deref() })
+    }
     const e = entry
     if (!e.held) {
       e.held = true
@@ -66,7 +77,7 @@ export const acquire = <E>(
   })
 
 /** Releases the owner's lock, if it holds one: the next waiter gets it, or the entry goes. @internal */
-export const release = (owner: LockOwner, holder: unknown): void => {
+export const release = (owner: LockOwner, holder: object): void => {
   const lock = owner.lock
   if (lock === undefined) return
   owner.lock = undefined
@@ -76,9 +87,13 @@ export const release = (owner: LockOwner, holder: unknown): void => {
     next()
   } else {
     lock.entry.held = false
-    if (lock.table.get(lock.id) === lock.entry) lock.table.delete(lock.id)
+    if (lock.table.entries.get(lock.id) === lock.entry) lock.table.entries.delete(lock.id)
+    const recent = lock.table.recent
+    recent.delete(lock.id)
+    recent.set(lock.id, new WeakRef(holder))
+    if (recent.size > RECENT) recent.delete(recent.keys().next().value!)
   }
 }
 
 /** How many entries a table holds (tests check that it empties). @internal */
-export const size = (store: object): number => tables.get(store)?.size ?? 0
+export const size = (store: object): number => tables.get(store)?.entries.size ?? 0

@@ -1,3 +1,4 @@
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -5,6 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
@@ -21,6 +23,7 @@ import { type SessionRecord, SessionStore, type SessionStoreService } from "../S
 import { generateId } from "./id.js"
 import { deepFreeze, freezeJson, type Json, JsonProblem } from "./json.js"
 import { acquire, type LockOwner, release, tableFor } from "./locks.js"
+import * as metrics from "./metrics.js"
 
 // ---------------------------------------------------------------------------------------------
 // keys
@@ -276,13 +279,21 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
     data: toData(record)
   })
 
+  // a store load, in a span (store and whether a record was found; never the id or data)
+  const loadTraced = (id: string) =>
+    store.load(id).pipe(
+      Effect.tap((found) => Effect.annotateCurrentSpan("session.found", Option.isSome(found))),
+      Effect.tapErrorTag("SessionStoreError", () => Metric.increment(metrics.storeErrors)),
+      Effect.withSpan("effect-session.load", { attributes: { "session.store": store.name } })
+    )
+
   // the first load: decides the id, whether the session is new, whether it expired
   const firstLoad = (now: number): Effect.Effect<Committed, SessionStoreError> => {
     if (presented === undefined) {
       isNew = true
       return Effect.succeed(state = fresh(now, generateId()))
     }
-    return Effect.flatMap(store.load(presented), (found) => {
+    return Effect.flatMap(loadTraced(presented), (found) => {
       if (Option.isNone(found)) {
         isNew = true
         return Effect.succeed(state = fresh(now, adopt ? presented : generateId()))
@@ -298,7 +309,16 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
         isNew = true
         state = fresh(now, generateId())
         // the expired record is reported once: the next request presenting it finds nothing
-        return Effect.as(Effect.ignore(store.delete(presented)), state)
+        return Effect.as(
+          Effect.zipRight(
+            Effect.zipRight(
+              Metric.increment(metrics.sessionsExpired),
+              Effect.logDebug("effect-session: session expired")
+            ),
+            Effect.ignore(store.delete(presented))
+          ),
+          state
+        )
       }
       return Effect.succeed(state = fromRecord(presented, record))
     })
@@ -306,7 +326,7 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
 
   // a later load of a stored session: someone else may have committed since
   const reload = (current: Committed, now: number): Effect.Effect<Committed, SessionStoreError> =>
-    Effect.map(store.load(current.id), (found) => {
+    Effect.map(loadTraced(current.id), (found) => {
       if (Option.isNone(found) && current.version === 0) return current // still not stored
       if (Option.isNone(found) || found.value.expiresAt <= now) {
         // destroyed or expired meanwhile by another request: a new session from here on
@@ -325,12 +345,12 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
     )
   })
 
-  const lockTimedOut = () =>
+  const lockTimedOut = () => (metrics.storeErrors.unsafeUpdate(1, []),
     new SessionStoreError({
       store: store.name,
       operation: "lock",
       detail: "timed out waiting for another request of the same session"
-    })
+    }))
 
   // a unit's first access: take the session's lock, then make sure the snapshot is current
   const begin = (unit: UnitState): Effect.Effect<Committed, SessionStoreError> =>
@@ -409,63 +429,112 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
       )
     })
 
+  type CommitOutcome = "unchanged" | "touched" | "saved" | "created" | "merged" | "regenerated" | "destroyed"
+
+  const commitBody = (
+    unit: UnitState,
+    base: Committed,
+    data: HashMap.HashMap<string, Json>,
+    now: number
+  ): Effect.Effect<CommitOutcome, SessionStoreError | SessionConflict> =>
+    Effect.gen(function*() {
+      let current = base
+      let outcome: CommitOutcome = "saved"
+      if (unit.destroy) {
+        // the old session is gone; what the unit wrote after destroy starts a new one
+        if (current.version > 0) yield* store.delete(current.id)
+        current = fresh(now, generateId())
+        state = current
+        isNew = true
+        outcome = "destroyed"
+      } else if (unit.regenerate) {
+        const newId = generateId()
+        if (current.version > 0) {
+          state = yield* save(newId, current, data, unit.userId, now, 0)
+          saved = true
+          yield* store.delete(current.id)
+          return "regenerated"
+        }
+        current = { ...current, id: newId }
+        state = current
+      }
+      const dataChanged = data !== current.data || unit.userId !== current.userId
+      if (current.version === 0) {
+        // never save an empty session
+        if (HashMap.size(data) === 0) return outcome === "destroyed" ? outcome : "unchanged"
+        if (outcome !== "destroyed") outcome = "created"
+      } else if (!dataChanged) {
+        // unchanged: move the idle deadline only when it moves by at least touchInterval
+        const moved = expiryFor(now, current.createdAt) - current.expiresAt
+        if (moved < resolved.touchMillis || moved <= 0) return "unchanged"
+        // a touch that loses a race is harmless: whoever won moved the deadline too
+        const touched = yield* Effect.either(
+          save(current.id, current, current.data, current.userId, now, current.version)
+        )
+        if (touched._tag === "Right") {
+          state = touched.right
+          saved = true
+        } else if (touched.left._tag === "SessionStoreError") {
+          return yield* touched.left
+        }
+        return "touched"
+      }
+      const mergeable = resolved.onConflict === "merge" || resolved.onConflict === "merge-then-retry"
+      const base_ = current
+      state = yield* Effect.catchTag(
+        save(current.id, current, data, unit.userId, now, current.version),
+        "SessionConflict",
+        (conflict) => {
+          if (!mergeable) return Effect.fail(conflict)
+          outcome = "merged"
+          return merge(base_, data, unit.userId, now, 1, conflict)
+        }
+      )
+      saved = true
+      return outcome
+    })
+
   const commitUnit = (unit: UnitState): Effect.Effect<void, SessionStoreError | SessionConflict> =>
     Effect.suspend(() => {
       const base = unit.base
       const data = unit.data
       if (base === undefined || data === undefined) return Effect.void // never touched
-      return Effect.tapError(
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.gen(function*() {
-            let current = base
-            const dataNow = data
-            if (unit.destroy) {
-              // the old session is gone; what the unit wrote after destroy starts a new one
-              if (current.version > 0) yield* store.delete(current.id)
-              current = fresh(now, generateId())
-              state = current
-              isNew = true
-            } else if (unit.regenerate) {
-              const newId = generateId()
-              if (current.version > 0) {
-                state = yield* save(newId, current, dataNow, unit.userId, now, 0)
-                saved = true
-                yield* store.delete(current.id)
-                return
-              }
-              current = { ...current, id: newId }
-              state = current
-            }
-            const dataChanged = dataNow !== current.data || unit.userId !== current.userId
-            if (current.version === 0) {
-              // never save an empty session
-              if (HashMap.size(dataNow) === 0) return
-            } else if (!dataChanged) {
-              // unchanged: move the idle deadline only when it moves by at least touchInterval
-              const moved = expiryFor(now, current.createdAt) - current.expiresAt
-              if (moved < resolved.touchMillis || moved <= 0) return
-              // a touch that loses a race is harmless: whoever won moved the deadline too
-              const touched = yield* Effect.either(
-                save(current.id, current, current.data, current.userId, now, current.version)
+      return Effect.flatMap(Clock.currentTimeMillis, (start) =>
+        commitBody(unit, base, data, start).pipe(
+          Effect.matchCauseEffect({
+            onSuccess: (outcome) =>
+              outcome === "unchanged" ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (end) =>
+                Effect.zipRight(
+                  Effect.annotateCurrentSpan("session.outcome", outcome),
+                  Effect.all([
+                    Metric.increment(metrics.unitsCommitted),
+                    outcome === "created" ? Metric.increment(metrics.sessionsCreated) : Effect.void,
+                    outcome === "merged"
+                      ? Metric.increment(Metric.tagged(metrics.conflicts, "resolution", "merged"))
+                      : Effect.void,
+                    Metric.update(metrics.commitDuration, end - start)
+                  ], { discard: true })
+                )),
+            onFailure: (cause) => {
+              stale = true
+              const failure = Cause.failureOption(cause)
+              const tag = Option.isSome(failure) ? failure.value._tag : "defect"
+              return Effect.zipRight(
+                Effect.all([
+                  Effect.annotateCurrentSpan("session.outcome", tag === "SessionConflict" ? "conflict" : "error"),
+                  tag === "SessionConflict"
+                    ? Metric.increment(Metric.tagged(metrics.conflicts, "resolution", "failed"))
+                    : Metric.increment(metrics.storeErrors),
+                  Effect.logDebug(`effect-session: commit failed (${tag})`).pipe(
+                    Effect.annotateLogs("session.store", store.name)
+                  )
+                ], { discard: true }),
+                Effect.failCause(cause)
               )
-              if (touched._tag === "Right") {
-                state = touched.right
-                saved = true
-              } else if (touched.left._tag === "SessionStoreError") {
-                return yield* touched.left
-              }
-              return
             }
-            const mergeable = resolved.onConflict === "merge" || resolved.onConflict === "merge-then-retry"
-            state = yield* Effect.catchTag(
-              save(current.id, current, dataNow, unit.userId, now, current.version),
-              "SessionConflict",
-              (conflict) => mergeable ? merge(current, dataNow, unit.userId, now, 1, conflict) : Effect.fail(conflict)
-            )
-            saved = true
-          })),
-        () => Effect.sync(() => void (stale = true))
-      )
+          }),
+          Effect.withSpan("effect-session.commit", { attributes: { "session.store": store.name } })
+        ))
     })
 
   const self: SessionManager = {
@@ -739,9 +808,13 @@ export const commit = (session: Session): Effect.Effect<void, SessionStoreError 
 
 /** @internal */
 export const rollback = (session: Session): Effect.Effect<void> =>
-  Effect.sync(() => {
-    session.manager.end(session.unit)
-    if (session.unit.status === "open") discard(session.unit)
+  Effect.suspend(() => {
+    const unit = session.unit
+    session.manager.end(unit)
+    if (unit.status !== "open") return Effect.void
+    const touched = unit.base !== undefined
+    discard(unit)
+    return touched ? Metric.increment(metrics.unitsDiscarded) : Effect.void
   })
 
 // ---------------------------------------------------------------------------------------------
@@ -786,7 +859,13 @@ export const canRetry = (manager: SessionManager, attempt: number): boolean =>
 
 /** A small jittered backoff before attempt `n + 1`: 5 ms × 2^(n-1), ±50 %. @internal */
 export const backoff = (attempt: number): Effect.Effect<void> =>
-  Effect.flatMap(Random.nextRange(0.5, 1.5), (jitter) => Effect.sleep(Duration.millis(5 * 2 ** (attempt - 1) * jitter)))
+  Effect.zipRight(
+    Metric.increment(Metric.tagged(metrics.conflicts, "resolution", "retried")),
+    Effect.flatMap(
+      Random.nextRange(0.5, 1.5),
+      (jitter) => Effect.sleep(Duration.millis(5 * 2 ** (attempt - 1) * jitter))
+    )
+  )
 
 const nested = <A, E, R>(session: Session, self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.uninterruptibleMask((restore) =>

@@ -1,0 +1,82 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Data, Effect, Layer, Metric, Option, Schema, Tracer } from "effect"
+import { Session, SessionMetrics, SessionStore } from "effect-session"
+
+class Boom extends Data.TaggedError("Boom")<{}> {}
+const Count = Session.key("count", Schema.Number)
+
+interface Recorded {
+  readonly name: string
+  readonly attributes: Map<string, unknown>
+}
+
+/** A tracer that records every span, to check what the library puts in them. */
+const recordingTracer = () => {
+  const spans: Array<Recorded> = []
+  const tracer = Tracer.make({
+    span: (name, parent, context, links, startTime, kind) => {
+      const attributes = new Map<string, unknown>()
+      spans.push({ name, attributes })
+      const span: Tracer.Span = {
+        _tag: "Span",
+        name,
+        spanId: String(spans.length),
+        traceId: "trace",
+        parent,
+        context,
+        status: { _tag: "Started", startTime },
+        attributes,
+        links,
+        sampled: true,
+        kind,
+        end: () => {},
+        attribute: (key, value) => void attributes.set(key, value),
+        event: () => {},
+        addLinks: () => {}
+      }
+      return span
+    },
+    context: (f) => f()
+  })
+  return { spans, layer: Layer.setTracer(tracer) }
+}
+
+const count = <In, Out>(metric: Metric.Metric<any, In, Out>) => Metric.value(metric)
+
+describe("observability", () => {
+  it.effect("commits, discards, creations and expiries are counted; spans carry the store and outcome, never ids or data", () => {
+    const { layer, spans } = recordingTracer()
+    return Effect.gen(function*() {
+      const before = {
+        created: (yield* count(SessionMetrics.sessionsCreated)).count,
+        committed: (yield* count(SessionMetrics.unitsCommitted)).count,
+        discarded: (yield* count(SessionMetrics.unitsDiscarded)).count
+      }
+      yield* Session.transaction(Session.set(Count, 1))
+      yield* Session.transaction(Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1))
+      yield* Effect.exit(Session.transaction(Effect.zipRight(Session.set(Count, 9), new Boom())))
+      const after = {
+        created: (yield* count(SessionMetrics.sessionsCreated)).count,
+        committed: (yield* count(SessionMetrics.unitsCommitted)).count,
+        discarded: (yield* count(SessionMetrics.unitsDiscarded)).count
+      }
+      expect(after.created - before.created).toBe(1)
+      expect(after.committed - before.committed).toBe(2)
+      expect(after.discarded - before.discarded).toBe(1)
+      const histogram = yield* Metric.value(SessionMetrics.commitDuration)
+      expect(histogram.count).toBeGreaterThanOrEqual(2)
+
+      const commits = spans.filter((s) => s.name === "effect-session.commit")
+      expect(commits.map((s) => s.attributes.get("session.outcome"))).toEqual(["created", "saved"])
+      expect(commits.every((s) => s.attributes.get("session.store") === "memory")).toBe(true)
+      const loads = spans.filter((s) => s.name === "effect-session.load")
+      expect(loads.length).toBe(1)
+      const everything = JSON.stringify(spans.map((s) => [s.name, [...s.attributes]]))
+      expect(everything).not.toContain("obs-session-id")
+      expect(everything).not.toContain("count")
+    }).pipe(
+      Effect.provide(Session.open("obs-session-id").pipe(Layer.provideMerge(SessionStore.layerMemory()))),
+      Effect.provide(layer)
+    )
+  })
+})
