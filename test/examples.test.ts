@@ -8,6 +8,17 @@ const root = path.resolve(import.meta.dirname, "..")
 const tsx = path.join(root, "node_modules", ".bin", "tsx")
 
 describe("examples", () => {
+  it("examples/opentelemetry.ts exports load and commit spans without ids or data", async () => {
+    const { stdout } = await run(tsx, [path.join(root, "examples", "opentelemetry.ts")], { cwd: root, timeout: 60_000 })
+    expect(stdout).toContain("name: 'effect-session.load'")
+    expect(stdout).toContain("'session.outcome': 'created'")
+    expect(stdout).toContain("'session.outcome': 'saved'")
+    expect(stdout).toContain("cart: apple, pear")
+    expect(stdout).toContain("metrics: committed=2 discarded=1")
+    expect(stdout).not.toContain("customer-1")
+    expect(stdout).not.toMatch(/attributes: \{[^}]*apple/)
+  })
+
   it("examples/workflow.ts (the README's first example) prints 1", async () => {
     const { stdout } = await run(tsx, [path.join(root, "examples", "workflow.ts")], { cwd: root, timeout: 60_000 })
     expect(stdout.trim()).toBe("1")

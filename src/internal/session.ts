@@ -499,8 +499,14 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
       const base = unit.base
       const data = unit.data
       if (base === undefined || data === undefined) return Effect.void // never touched
-      return Effect.flatMap(Clock.currentTimeMillis, (start) =>
-        commitBody(unit, base, data, start).pipe(
+      return Effect.flatMap(Clock.currentTimeMillis, (start) => {
+        // nothing to write (read-only, no deadline to move): no span, no metric, no store call
+        if (!unit.destroy && !unit.regenerate && data === base.data && unit.userId === base.userId) {
+          if (base.version === 0) return Effect.void
+          const moved = expiryFor(start, base.createdAt) - base.expiresAt
+          if (moved < resolved.touchMillis || moved <= 0) return Effect.void
+        }
+        return commitBody(unit, base, data, start).pipe(
           Effect.matchCauseEffect({
             onSuccess: (outcome) =>
               outcome === "unchanged" ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (end) =>
@@ -534,7 +540,8 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
             }
           }),
           Effect.withSpan("effect-session.commit", { attributes: { "session.store": store.name } })
-        ))
+        )
+      })
     })
 
   const self: SessionManager = {
