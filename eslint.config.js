@@ -13,7 +13,7 @@ export default tseslint.config(
       "**/dist/**",
       "**/build/**",
       "**/coverage/**",
-      "docs/**",
+      "docs/api/**",
       ".tmp/**",
       "**/*.md"
     ]

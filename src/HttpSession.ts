@@ -16,7 +16,7 @@
  * @example
  * ```ts
  * import { HttpRouter, HttpServerResponse } from "@effect/platform"
- * import { Effect, Option, Redacted, Schema } from "effect"
+ * import { Effect, Layer, Option, Redacted, Schema } from "effect"
  * import { HttpSession, Session, SessionStore } from "effect-session"
  *
  * const Count = Session.key("count", Schema.Number)

@@ -1,0 +1,104 @@
+/**
+ * docs/testing.md: a real test file, run by `npm test` (vitest includes docs/snippets/*.test.ts).
+ */
+// #region workflow
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, HashMap, Option, Schema, TestClock } from "effect"
+import { Session, SessionStore } from "effect-session"
+
+const Cart = Session.key("cart", Schema.Array(Schema.String))
+
+// the code under test: one unit of work per call
+const addToCart = (sku: string) =>
+  Session.modify(Cart, (cart) => [...Option.getOrElse(cart, () => []), sku]).pipe(Session.transaction)
+
+const cartOf = (id: string) => Session.transaction(Session.get(Cart)).pipe(Effect.provide(Session.open(id)))
+
+describe("cart", () => {
+  // it.effect runs under TestClock: time moves only when the test says so
+  it.effect("keeps what was added, across units of work", () =>
+    Effect.gen(function*() {
+      yield* addToCart("apple").pipe(Effect.provide(Session.open("alice")))
+      yield* addToCart("pear").pipe(Effect.provide(Session.open("alice")))
+      expect(yield* cartOf("alice")).toEqual(Option.some(["apple", "pear"]))
+      expect(yield* cartOf("bob")).toEqual(Option.none())
+    }).pipe(Effect.provide(SessionStore.layerMemory()))) // a fresh memory store per test
+
+  it.effect("a unit that fails leaves the cart as it was", () =>
+    Effect.gen(function*() {
+      yield* addToCart("apple").pipe(Effect.provide(Session.open("carol")))
+      const failing = Effect.zipRight(addToCart("bomb"), Effect.fail("payment declined"))
+      yield* Effect.flip(Session.transaction(failing)).pipe(Effect.provide(Session.open("carol")))
+      expect(yield* cartOf("carol")).toEqual(Option.some(["apple"]))
+    }).pipe(Effect.provide(SessionStore.layerMemory())))
+
+  it.effect("expires after 30 idle minutes, and tells what was lost", () =>
+    Effect.gen(function*() {
+      yield* addToCart("apple").pipe(Effect.provide(Session.open("dave")))
+      yield* TestClock.adjust("31 minutes") // no real waiting
+      const { cart, expired } = yield* Effect.gen(function*() {
+        return { expired: yield* Session.expired, cart: yield* Session.transaction(Session.get(Cart)) }
+      }).pipe(Effect.provide(Session.open("dave")))
+      expect(cart).toEqual(Option.none()) // a fresh session
+      const timeout = Option.getOrThrow(expired)
+      expect(timeout.reason).toBe("Idle")
+      expect(HashMap.get(timeout.data, "cart")).toEqual(Option.some(["apple"]))
+    }).pipe(Effect.provide(SessionStore.layerMemory())))
+})
+// #endregion workflow
+
+// #region http
+import { Cookies, HttpClient, HttpClientRequest, HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Layer, Redacted, Ref } from "effect"
+import { HttpSession } from "effect-session"
+
+const app = HttpRouter.empty.pipe(
+  HttpRouter.post(
+    "/cart/:sku",
+    Effect.gen(function*() {
+      const { sku } = yield* HttpRouter.schemaPathParams(Schema.Struct({ sku: Schema.String }))
+      yield* Session.modify(Cart, (cart) => [...Option.getOrElse(cart, () => []), sku])
+      return HttpServerResponse.text("added")
+    })
+  ),
+  HttpRouter.get(
+    "/cart",
+    Effect.gen(function*() {
+      yield* Session.failIfExpired
+      return HttpServerResponse.text((yield* Session.getOrElse(Cart, () => [])).join(","))
+    }).pipe(
+      Effect.catchTag("SessionTimeout", () => Effect.succeed(HttpServerResponse.text("expired", { status: 401 })))
+    )
+  ),
+  HttpSession.middleware
+)
+
+const SessionTest = HttpSession.layer({
+  secrets: [Redacted.make("a test secret: 32 bytes or more, not a real one")],
+  cookie: { secure: false } // the test client talks plain HTTP
+}).pipe(Layer.provide(SessionStore.layerMemory()))
+
+describe("cart over HTTP", () => {
+  // a real server on a random port and an HttpClient pointed at it (NodeHttpServer.layerTest),
+  // still under TestClock: the server's sockets do not wait on the clock
+  it.scoped("the cookie carries the cart; after 31 idle minutes the app answers 401", () =>
+    Effect.gen(function*() {
+      yield* HttpServer.serveEffect(app)
+      const jar = yield* Ref.make(Cookies.empty) // a cookie jar, as a browser keeps one
+      const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withCookiesRef(jar))
+
+      const first = yield* client.execute(HttpClientRequest.post("/cart/apple"))
+      const cookie = Option.getOrThrow(Cookies.get(first.cookies, "session"))
+      expect(cookie.options?.httpOnly).toBe(true)
+      expect(cookie.options?.sameSite).toBe("lax")
+      yield* client.execute(HttpClientRequest.post("/cart/pear"))
+      const cart = yield* client.execute(HttpClientRequest.get("/cart"))
+      expect(yield* cart.text).toBe("apple,pear")
+
+      yield* TestClock.adjust("31 minutes")
+      const expired = yield* client.execute(HttpClientRequest.get("/cart"))
+      expect(expired.status).toBe(401)
+    }).pipe(Effect.provide(NodeHttpServer.layerTest), Effect.provide(SessionTest)))
+})
+// #endregion http

@@ -1,0 +1,305 @@
+/**
+ * Pack and install: what a user gets from `npm install effect-session`.
+ *
+ * Builds the library (`npm run build`), packs it (`npm pack`), installs the tarball into a fresh
+ * temporary project together with only `effect`, `@effect/platform`, `@effect/platform-node` (and
+ * `typescript` + `@types/node` for the type check), at the versions this repository pins, from the npm
+ * registry (`--prefer-offline`: the npm cache that `npm ci` filled answers most of it). Then:
+ *
+ * - the tarball holds the build, the sources its source maps point at, and nothing else of the repo;
+ * - a small TypeScript server that uses `HttpSession.middleware` and the memory store type-checks
+ *   with `tsc` (strict, `exactOptionalPropertyTypes`, no `skipLibCheck`), compiles, runs with node,
+ *   and counts up over two requests that carry the session cookie;
+ * - `import("effect-session")` and every driver-free subpath load with no `@effect/sql`, `ioredis`
+ *   or `better-sqlite3` installed, and `effect-session/internal/*` is blocked.
+ */
+import { execFile, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { promisify } from "node:util"
+import { afterAll, describe, expect, it } from "vitest"
+
+const exec = promisify(execFile)
+const root = path.resolve(import.meta.dirname, "..")
+const rootPackage = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as {
+  readonly devDependencies: Record<string, string>
+  readonly exports: Record<string, unknown>
+}
+
+// `npm test` puts npm_* variables (npm_config_local_prefix, ...) in the environment; a child npm
+// would take them as its own configuration and act on this repository instead of the temp project.
+const cleanEnv = (): NodeJS.ProcessEnv =>
+  Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_")))
+
+const run = async (command: string, args: ReadonlyArray<string>, cwd: string, timeout = 240_000) => {
+  try {
+    return await exec(command, args, { cwd, env: cleanEnv(), timeout, maxBuffer: 64 * 1024 * 1024 })
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; message: string }
+    throw new Error(
+      `${command} ${args.join(" ")} failed in ${cwd}:\n${e.message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`
+    )
+  }
+}
+
+const pinned = (name: string): string => {
+  const version = rootPackage.devDependencies[name]
+  if (version === undefined) throw new Error(`${name} is not a devDependency of effect-session`)
+  return `${name}@${version}`
+}
+
+const temp = fs.mkdtempSync(path.join(os.tmpdir(), "effect-session-pack-"))
+// KEEP_PACK_TEMP=1 keeps the temp project for a look after the run
+afterAll(() =>
+  process.env.KEEP_PACK_TEMP ? console.log(`kept ${temp}`) : fs.rmSync(temp, { recursive: true, force: true })
+)
+
+const serverSource = `import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+import { Effect, Layer, Option, Redacted, Schema } from "effect"
+import { HttpSession, Session, SessionStore } from "effect-session"
+import { createServer } from "node:http"
+
+const Count = Session.key("count", Schema.Number)
+
+const app = HttpRouter.empty.pipe(
+  HttpRouter.get("/counter", Effect.map(Session.getOrElse(Count, () => 0), (n) => HttpServerResponse.text(String(n)))),
+  HttpRouter.post(
+    "/counter",
+    Effect.gen(function*() {
+      const n = yield* Session.modify(Count, (current) => Option.getOrElse(current, () => 0) + 1)
+      return HttpServerResponse.text(String(n))
+    })
+  ),
+  HttpSession.middleware
+)
+
+const SessionLive = HttpSession.layer({
+  secrets: [Redacted.make("a test secret that is at least 32 bytes long")],
+  cookie: { secure: false }
+}).pipe(Layer.provide(SessionStore.layerMemory()))
+
+HttpServer.serve(app).pipe(
+  HttpServer.withLogAddress,
+  Layer.provide(SessionLive),
+  Layer.provide(NodeHttpServer.layer(createServer, { host: "127.0.0.1", port: 0 })),
+  Layer.launch,
+  NodeRuntime.runMain
+)
+`
+
+// every public module that needs no optional driver, by type and by value; internals are blocked
+const typesSource = `import type { SessionStateError } from "effect-session/SessionError"
+import type { SessionManagerService } from "effect-session/SessionManager"
+import type { SessionStoreService } from "effect-session/SessionStore"
+import type { Options } from "effect-session/HttpSession"
+import type { FileSystemStoreOptions } from "effect-session/SessionStore/FileSystem"
+import * as Session from "effect-session/Session"
+import * as CookieStore from "effect-session/SessionStore/Cookie"
+// @ts-expect-error internal modules are not exported
+import type * as Internal from "effect-session/internal/session"
+
+export type All = [SessionStateError, SessionManagerService, SessionStoreService, Options, FileSystemStoreOptions]
+export const modules = [Session.key, CookieStore]
+export type Blocked = typeof Internal
+`
+
+const importCheckSource = `const modules = ${
+  JSON.stringify(
+    Object.keys(rootPackage.exports)
+      .filter((k) => !k.includes("*") && k !== "./package.json" && !/\/(Sql|Redis)$/.test(k))
+      .map((k) => (k === "." ? "effect-session" : `effect-session/${k.slice(2)}`))
+  )
+}
+const loaded = {}
+for (const m of modules) loaded[m] = Object.keys(await import(m)).sort()
+let internal = "loaded"
+try {
+  await import("effect-session/internal/session.js")
+} catch (error) {
+  internal = error.code
+}
+console.log(JSON.stringify({ loaded, internal }))
+`
+
+describe("package.json exports", () => {
+  it("has one subpath per public module (src/*.ts, src/SessionStore/*.ts), types first, internals blocked", () => {
+    const modules = [
+      ...fs.readdirSync(path.join(root, "src")).filter((f) => f.endsWith(".ts")).map((f) => f.slice(0, -3)),
+      ...fs.readdirSync(path.join(root, "src", "SessionStore")).filter((f) => f.endsWith(".ts")).map((f) =>
+        `SessionStore/${f.slice(0, -3)}`
+      )
+    ]
+    const expected = Object.fromEntries(
+      modules.map((m) => [m === "index" ? "." : `./${m}`, { types: `./dist/${m}.d.ts`, import: `./dist/${m}.js` }])
+    )
+    const { "./internal/*": internal, "./package.json": _pkg, ...subpaths } = rootPackage.exports
+    expect(subpaths).toEqual(expected)
+    for (const value of Object.values(subpaths)) expect(Object.keys(value as object)[0]).toBe("types")
+    expect(internal).toBeNull()
+  })
+})
+
+describe("npm pack + install into a fresh project", () => {
+  it("type-checks, runs a server with a session, and needs no optional driver", { timeout: 600_000 }, async () => {
+    // 1. build and pack
+    await run("npm", ["run", "build"], root)
+    const packed = await run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", temp], root)
+    const [info] = JSON.parse(packed.stdout) as Array<
+      { readonly filename: string; readonly files: ReadonlyArray<{ readonly path: string }> }
+    >
+    const files = info!.files.map((f) => f.path)
+    const tarball = path.join(temp, info!.filename)
+    expect(files).toEqual(expect.arrayContaining([
+      "package.json",
+      "LICENSE",
+      "dist/index.js",
+      "dist/index.d.ts",
+      "dist/index.js.map",
+      "dist/index.d.ts.map",
+      "dist/HttpSession.js",
+      "dist/SessionStore/Redis.js",
+      "src/index.ts"
+    ]))
+    expect(files.filter((f) => !/^(dist|src)\//.test(f) && !/^[A-Z]+\.md$|^LICENSE$|^package\.json$/.test(f)))
+      .toEqual([])
+    for (const key of Object.keys(rootPackage.exports).filter((k) => !k.includes("*") && k !== "./package.json")) {
+      const name = key === "." ? "index" : key.slice(2)
+      expect(files, `export ${key}`).toEqual(expect.arrayContaining([`dist/${name}.js`, `dist/${name}.d.ts`]))
+    }
+
+    // 2. a fresh project: the tarball and the Effect packages only
+    const project = path.join(temp, "app")
+    fs.mkdirSync(path.join(project, "src"), { recursive: true })
+    fs.writeFileSync(
+      path.join(project, "package.json"),
+      JSON.stringify({ name: "effect-session-pack-test", private: true, type: "module" }, null, 2)
+    )
+    await run(
+      "npm",
+      [
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefer-offline",
+        "--ignore-scripts",
+        tarball,
+        pinned("effect"),
+        pinned("@effect/platform"),
+        pinned("@effect/platform-node"),
+        pinned("typescript"),
+        pinned("@types/node")
+      ],
+      project,
+      480_000
+    )
+
+    // 3. type-check and compile a small server
+    fs.writeFileSync(
+      path.join(project, "tsconfig.json"),
+      JSON.stringify(
+        {
+          compilerOptions: {
+            target: "ES2022",
+            lib: ["ES2022"],
+            module: "NodeNext",
+            moduleResolution: "NodeNext",
+            strict: true,
+            exactOptionalPropertyTypes: true,
+            noUncheckedIndexedAccess: true,
+            skipLibCheck: true,
+            types: ["node"],
+            outDir: "build",
+            rootDir: "src"
+          },
+          include: ["src"]
+        },
+        null,
+        2
+      )
+    )
+    fs.writeFileSync(path.join(project, "src", "server.ts"), serverSource)
+    fs.writeFileSync(path.join(project, "src", "types.ts"), typesSource)
+    const tsc = path.join(project, "node_modules", ".bin", "tsc")
+    await run(tsc, ["-p", "."], project)
+    // and effect-session's own declaration files have no error (Effect's need DOM and @types/ws, which
+    // a Node project does not have: only errors in effect-session's files count)
+    fs.writeFileSync(
+      path.join(project, "tsconfig.libcheck.json"),
+      JSON.stringify({ extends: "./tsconfig.json", compilerOptions: { skipLibCheck: false, noEmit: true } })
+    )
+    const libCheck = await exec(tsc, ["-p", "tsconfig.libcheck.json"], { cwd: project, env: cleanEnv() }).then(
+      ({ stdout }) => stdout,
+      (error: { stdout?: string }) => error.stdout ?? ""
+    )
+    expect(libCheck.split("\n").filter((line) => line.includes("effect-session/"))).toEqual([])
+    expect(libCheck).not.toMatch(/^src\//m)
+
+    // 4. run it and count up over two requests that carry the cookie
+    const child = spawn(process.execPath, [path.join(project, "build", "server.js")], {
+      cwd: project,
+      env: cleanEnv(),
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    try {
+      let output = ""
+      const base = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000)
+        const onData = (chunk: Buffer) => {
+          output += chunk.toString()
+          const match = /Listening on (http:\/\/[\d.]+:\d+)/.exec(output)
+          if (match) {
+            clearTimeout(timer)
+            resolve(match[1]!)
+          }
+        }
+        child.stdout.on("data", onData)
+        child.stderr.on("data", onData)
+        child.on("exit", (code) => reject(new Error(`server exited (${code}):\n${output}`)))
+      })
+      const first = await fetch(`${base}/counter`, { method: "POST" })
+      expect(await first.text()).toBe("1")
+      const setCookie = first.headers.getSetCookie()
+      expect(setCookie).toHaveLength(1)
+      expect(setCookie[0]).toMatch(/^session=[^;]+;/)
+      expect(setCookie[0]).toMatch(/HttpOnly/i)
+      const cookie = setCookie[0]!.split(";")[0]!
+      const second = await fetch(`${base}/counter`, { method: "POST", headers: { cookie } })
+      expect(await second.text()).toBe("2")
+      const read = await fetch(`${base}/counter`, { headers: { cookie } })
+      expect(await read.text()).toBe("2")
+      const stranger = await fetch(`${base}/counter`)
+      expect(await stranger.text()).toBe("0")
+    } finally {
+      await new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.on("exit", () => resolve())
+        child.kill("SIGTERM")
+      })
+    }
+
+    // 5. no optional driver: @effect/platform-node brings @effect/sql in as its own peer, so take it
+    //    out; the root and every driver-free subpath must still load
+    fs.rmSync(path.join(project, "node_modules", "@effect", "sql"), { recursive: true, force: true })
+    for (const driver of ["@effect/sql", "ioredis", "better-sqlite3"]) {
+      expect(fs.existsSync(path.join(project, "node_modules", driver)), driver).toBe(false)
+    }
+    fs.writeFileSync(path.join(project, "check-imports.mjs"), importCheckSource)
+    const checked = await run(process.execPath, ["check-imports.mjs"], project)
+    const result = JSON.parse(checked.stdout) as {
+      readonly loaded: Record<string, ReadonlyArray<string>>
+      readonly internal: string
+    }
+    // the root is the barrel of src/index.ts
+    const barrel = Array.from(
+      fs.readFileSync(path.join(root, "src", "index.ts"), "utf8").matchAll(/^export \* as (\w+) from/gm),
+      (m) => m[1]!
+    ).sort()
+    expect(barrel.length).toBeGreaterThan(0)
+    expect(result.loaded["effect-session"]).toEqual(barrel)
+    expect(result.loaded["effect-session/Session"]).toEqual(expect.arrayContaining(["transaction", "key", "layer"]))
+    expect(result.loaded["effect-session/HttpSession"]).toEqual(expect.arrayContaining(["middleware", "layer"]))
+    expect(result.internal).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED")
+  })
+})
