@@ -92,6 +92,8 @@ interface PerRequest {
 }
 
 interface ResolvedTransport {
+  /** Whether `write` reads `now` (a persistent cookie's Max-Age): otherwise the clock is not asked. */
+  readonly needsTime: boolean
   readonly perRequest?: ((request: HttpServerRequest.HttpServerRequest, now: number) => PerRequest) | undefined
   /** Whether an id that verifies but is not stored is kept (query transport) or replaced. */
   readonly adoptUnknownId: boolean
@@ -158,6 +160,7 @@ const cookieTransport = (signer: Signer, options: CookieOptions): ResolvedTransp
   const persistent = options.persistent ?? false
   const base = cookieAttributes(options)
   return {
+    needsTime: persistent,
     adoptUnknownId: false,
     read: (request) => {
       const value = readCookie(request.headers.cookie, name)
@@ -185,6 +188,7 @@ const cookieTransport = (signer: Signer, options: CookieOptions): ResolvedTransp
 const headerTransport = (signer: Signer, rawName: string | undefined): ResolvedTransport => {
   const name = (rawName ?? "x-session-id").toLowerCase()
   return {
+    needsTime: false,
     adoptUnknownId: false,
     read: (request) => {
       const value = request.headers[name]
@@ -206,6 +210,7 @@ const queryTransport = (signer: Signer, rawName: string | undefined): ResolvedTr
   const name = rawName ?? "sid"
   const urlOf = (request: HttpServerRequest.HttpServerRequest) => new URL(request.url, "http://localhost")
   return {
+    needsTime: false,
     // the id travels in the URL before anything is stored: a signed id that is not stored yet is kept
     adoptUnknownId: true,
     read: (request) => {
@@ -233,6 +238,7 @@ const sealedCookieTransport = (sealed: SealedCookieService, options: CookieOptio
   const persistent = options.persistent ?? false
   const base = cookieAttributes(options)
   return {
+    needsTime: true,
     adoptUnknownId: true,
     read: () => undefined,
     write: (response) => response,
@@ -414,10 +420,12 @@ const applyTransport = (
   presented: string | undefined
 ) =>
 (response: HttpServerResponse.HttpServerResponse) =>
-  Effect.map(
-    Effect.clockWith((clock) => clock.currentTimeMillis),
-    (now) => config.transport.write(response, manager.outcome(), presented, now)
-  )
+  config.transport.needsTime
+    ? Effect.map(
+      Effect.clockWith((clock) => clock.currentTimeMillis),
+      (now) => config.transport.write(response, manager.outcome(), presented, now)
+    )
+    : Effect.sync(() => config.transport.write(response, manager.outcome(), presented, 0))
 
 /**
  * Runs an HTTP app with a session per request: the handler is one unit of work that commits when it
@@ -428,66 +436,79 @@ const applyTransport = (
 export const middleware = <E, R>(
   app: HttpApp.Default<E, R>
 ): HttpApp.Default<E, Exclude<R, core.Session | core.SessionManager> | HttpSessionService> =>
-  Effect.flatMap(
-    HttpSessionTag,
-    (config) =>
-      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const perRequest = config.transport.perRequest?.(request, now)
-          const presented = perRequest === undefined ? config.transport.read(request) : perRequest.presented
-          if (presented === undefined && perRequest === undefined) {
-            const redirect = config.transport.missing(request)
-            if (Option.isSome(redirect)) {
-              return Effect.succeed(redirect.value)
-            }
-          }
-          const manager = core.unsafeMakeManager(perRequest?.store ?? config.store, {
-            ...config.session,
-            id: presented,
-            adoptUnknownId: config.transport.adoptUnknownId
-          })
-          const writeBack = perRequest === undefined
-            ? applyTransport(config, manager, presented)
-            : (response: HttpServerResponse.HttpServerResponse) =>
-              Effect.map(Clock.currentTimeMillis, (at) => perRequest.write(response, manager.outcome(), at))
-          const attempt = (n: number): Effect.Effect<HttpServerResponse.HttpServerResponse, E> =>
-            Effect.uninterruptibleMask((restore) => {
-              const session = core.makeUnit(manager)
-              return Effect.flatMap(
-                Effect.exit(restore(Effect.provideService(
-                  Effect.provideService(app, core.SessionTag, session),
-                  core.SessionManagerTag,
-                  manager
-                ))),
-                (exit): Effect.Effect<HttpServerResponse.HttpServerResponse, E> => {
-                  if (Exit.isSuccess(exit) && config.commitOn(exit.value.status)) {
-                    return Effect.flatMap(
-                      Effect.either(core.commit(session)),
-                      (committed) => {
-                        if (committed._tag === "Right") return writeBack(exit.value)
-                        // the policy may run the handler again on fresh data (its other effects must be idempotent)
-                        if (committed.left._tag === "SessionConflict" && core.canRetry(manager, n)) {
-                          return restore(Effect.zipRight(core.backoff(n), attempt(n + 1)))
-                        }
-                        return Effect.succeed(config.onSessionError(committed.left))
-                      }
-                    )
-                  }
-                  // the session store failed under the handler, which did not handle it: 503, as a commit
-                  const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-                  if (Option.isSome(failure) && isSessionStoreError(failure.value)) {
-                    return Effect.as(core.rollback(session), config.onSessionError(failure.value))
-                  }
-                  return Effect.zipRight(
-                    core.rollback(session),
-                    Exit.isSuccess(exit)
-                      ? writeBack(exit.value)
-                      // the error response is made later: add the transport's headers when it is
-                      : Effect.zipRight(HttpApp.appendPreResponseHandler((_, response) => writeBack(response)), exit)
-                  )
+  Effect.contextWithEffect((context: Context.Context<HttpSessionService | HttpServerRequest.HttpServerRequest>) => {
+    const config = Context.get(context, HttpSessionTag)
+    const request = Context.get(context, HttpServerRequest.HttpServerRequest)
+    if (config.transport.perRequest !== undefined) {
+      const perRequest = config.transport.perRequest
+      return Effect.flatMap(Clock.currentTimeMillis, (now) => handle(app, config, perRequest(request, now), request))
+    }
+    return handle(app, config, undefined, request)
+  }) as any
+
+const handle = <E, R>(
+  app: HttpApp.Default<E, R>,
+  config: HttpSessionService,
+  perRequest: PerRequest | undefined,
+  request: HttpServerRequest.HttpServerRequest
+): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R> => {
+  const presented = perRequest === undefined ? config.transport.read(request) : perRequest.presented
+  if (presented === undefined && perRequest === undefined) {
+    const redirect = config.transport.missing(request)
+    if (Option.isSome(redirect)) {
+      return Effect.succeed(redirect.value)
+    }
+  }
+  const manager = core.unsafeMakeManager(perRequest?.store ?? config.store, {
+    ...config.session,
+    id: presented,
+    adoptUnknownId: config.transport.adoptUnknownId
+  })
+  const writeBack = perRequest === undefined
+    ? applyTransport(config, manager, presented)
+    : (response: HttpServerResponse.HttpServerResponse) =>
+      Effect.map(Clock.currentTimeMillis, (at) => perRequest.write(response, manager.outcome(), at))
+  const attempt = (n: number): Effect.Effect<HttpServerResponse.HttpServerResponse, E> =>
+    Effect.uninterruptibleMask((restore) => {
+      const session = core.makeUnit(manager)
+      return Effect.flatMap(
+        Effect.exit(restore(Effect.mapInputContext(
+          app as Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+          (context: Context.Context<Exclude<R, core.Session | core.SessionManager>>) =>
+            Context.add(
+              Context.add(context, core.SessionTag, session),
+              core.SessionManagerTag,
+              manager
+            ) as Context.Context<R>
+        ))),
+        (exit): Effect.Effect<HttpServerResponse.HttpServerResponse, E> => {
+          if (Exit.isSuccess(exit) && config.commitOn(exit.value.status)) {
+            return Effect.flatMap(
+              Effect.either(core.commit(session)),
+              (committed) => {
+                if (committed._tag === "Right") return writeBack(exit.value)
+                // the policy may run the handler again on fresh data (its other effects must be idempotent)
+                if (committed.left._tag === "SessionConflict" && core.canRetry(manager, n)) {
+                  return restore(Effect.zipRight(core.backoff(n), attempt(n + 1)))
                 }
-              )
-            }) as Effect.Effect<HttpServerResponse.HttpServerResponse, E>
-          return attempt(1)
-        }))
-  ) as any
+                return Effect.succeed(config.onSessionError(committed.left))
+              }
+            )
+          }
+          // the session store failed under the handler, which did not handle it: 503, as a commit
+          const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+          if (Option.isSome(failure) && isSessionStoreError(failure.value)) {
+            return Effect.as(core.rollback(session), config.onSessionError(failure.value))
+          }
+          return Effect.zipRight(
+            core.rollback(session),
+            Exit.isSuccess(exit)
+              ? writeBack(exit.value)
+              // the error response is made later: add the transport's headers when it is
+              : Effect.zipRight(HttpApp.appendPreResponseHandler((_, response) => writeBack(response)), exit)
+          )
+        }
+      )
+    }) as Effect.Effect<HttpServerResponse.HttpServerResponse, E>
+  return attempt(1)
+}

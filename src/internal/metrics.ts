@@ -1,5 +1,6 @@
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as MetricLabel from "effect/MetricLabel"
 
 /** @internal */
 export const sessionsCreated = Metric.counter("effect_session_sessions_created", {
@@ -45,3 +46,14 @@ export const commitDuration = Metric.histogram(
   MetricBoundaries.exponential({ start: 0.05, factor: 2, count: 16 }),
   "Duration of commits that wrote to the store, in milliseconds"
 )
+
+const noTags: ReadonlyArray<never> = []
+const merged = [MetricLabel.make("resolution", "merged")]
+
+/** Records a commit that wrote: counters and duration, synchronously. @internal */
+export const recordCommit = (outcome: string, millis: number): void => {
+  unitsCommitted.unsafeUpdate(1, noTags)
+  if (outcome === "created") sessionsCreated.unsafeUpdate(1, noTags)
+  else if (outcome === "merged") conflicts.unsafeUpdate(1, merged)
+  commitDuration.unsafeUpdate(millis, noTags)
+}
