@@ -12,6 +12,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import type * as Tracer from "effect/Tracer"
 import {
   type SessionConflict,
   SessionDataError,
@@ -280,11 +281,12 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
 
   // a store load, in a span (store and whether a record was found; never the id or data)
   const loadTraced = (id: string) =>
-    store.load(id).pipe(
-      Effect.tap((found) => Effect.annotateCurrentSpan("session.found", Option.isSome(found))),
-      Effect.tapErrorTag("SessionStoreError", () => Metric.increment(metrics.storeErrors)),
-      Effect.withSpan("effect-session.load", { attributes: { "session.store": store.name } })
-    )
+    sessionSpan("effect-session.load", store.name, (spans) => {
+      const load = Effect.tapErrorTag(store.load(id), "SessionStoreError", () => Metric.increment(metrics.storeErrors))
+      return spans
+        ? Effect.tap(load, (found) => Effect.annotateCurrentSpan("session.found", Option.isSome(found)))
+        : load
+    })
 
   // the first load: decides the id, whether the session is new, whether it expired
   const firstLoad = (now: number): Effect.Effect<Committed, SessionStoreError> => {
@@ -502,35 +504,37 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
           const moved = expiryFor(start, base.createdAt) - base.expiresAt
           if (moved < resolved.touchMillis || moved <= 0) return Effect.void
         }
-        return commitBody(unit, base, data, start).pipe(
-          Effect.matchCauseEffect({
-            onSuccess: (outcome) =>
-              outcome === "unchanged" ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (end) =>
-                Effect.zipRight(
-                  Effect.annotateCurrentSpan("session.outcome", outcome),
-                  // the metrics of a commit in one step: this is on every writing request's path
-                  Effect.sync(() => metrics.recordCommit(outcome, end - start))
-                )),
-            onFailure: (cause) => {
-              stale = true
-              const failure = Cause.failureOption(cause)
-              const tag = Option.isSome(failure) ? failure.value._tag : "defect"
-              return Effect.zipRight(
-                Effect.all([
-                  Effect.annotateCurrentSpan("session.outcome", tag === "SessionConflict" ? "conflict" : "error"),
-                  tag === "SessionConflict"
-                    ? Metric.increment(Metric.tagged(metrics.conflicts, "resolution", "failed"))
-                    : Metric.increment(metrics.storeErrors),
-                  Effect.logDebug(`effect-session: commit failed (${tag})`).pipe(
-                    Effect.annotateLogs("session.store", store.name)
-                  )
-                ], { discard: true }),
-                Effect.failCause(cause)
-              )
-            }
-          }),
-          Effect.withSpan("effect-session.commit", { attributes: { "session.store": store.name } })
-        )
+        return sessionSpan("effect-session.commit", store.name, (spans) =>
+          commitBody(unit, base, data, start).pipe(
+            Effect.matchCauseEffect({
+              onSuccess: (outcome) =>
+                outcome === "unchanged" ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (end) =>
+                  Effect.zipRight(
+                    spans ? Effect.annotateCurrentSpan("session.outcome", outcome) : Effect.void,
+                    // the metrics of a commit in one step: this is on every writing request's path
+                    Effect.sync(() => metrics.recordCommit(outcome, end - start))
+                  )),
+              onFailure: (cause) => {
+                stale = true
+                const failure = Cause.failureOption(cause)
+                const tag = Option.isSome(failure) ? failure.value._tag : "defect"
+                return Effect.zipRight(
+                  Effect.all([
+                    spans
+                      ? Effect.annotateCurrentSpan("session.outcome", tag === "SessionConflict" ? "conflict" : "error")
+                      : Effect.void,
+                    tag === "SessionConflict"
+                      ? Metric.increment(Metric.tagged(metrics.conflicts, "resolution", "failed"))
+                      : Metric.increment(metrics.storeErrors),
+                    Effect.logDebug(`effect-session: commit failed (${tag})`).pipe(
+                      Effect.annotateLogs("session.store", store.name)
+                    )
+                  ], { discard: true }),
+                  Effect.failCause(cause)
+                )
+              }
+            })
+          ))
       })
     })
 
@@ -554,6 +558,22 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
   }
   return self
 }
+
+// Effect's built-in tracer, which nobody exports from: spans are made only when an app installed a
+// tracer of its own (e.g. @effect/opentelemetry), so that the default path stays short
+let builtInTracer: Tracer.Tracer | undefined
+
+const sessionSpan = <A, E, R>(
+  name: string,
+  storeName: string,
+  make: (spans: boolean) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.tracerWith((tracer) => {
+    builtInTracer ??= Effect.runSync(Effect.tracer)
+    return tracer === builtInTracer
+      ? make(false)
+      : Effect.withSpan(make(true), name, { attributes: { "session.store": storeName } })
+  })
 
 const changedKeys = (
   base: HashMap.HashMap<string, Json>,
