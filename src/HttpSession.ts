@@ -45,6 +45,7 @@ import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
@@ -53,7 +54,7 @@ import * as core from "./internal/session.js"
 import type { Session } from "./Session.js"
 import type { SessionConflict, SessionStoreError } from "./SessionError.js"
 import type { SessionManager, SessionOptions } from "./SessionManager.js"
-import type { SessionStore } from "./SessionStore.js"
+import type { SessionStore, SessionStoreService } from "./SessionStore.js"
 
 /**
  * Cookie attributes. Defaults: name `session`, `HttpOnly`, `Secure`, `SameSite=Lax`, `Path=/`, no
@@ -61,10 +62,38 @@ import type { SessionStore } from "./SessionStore.js"
  * closes). With `persistent: true` the cookie's `Max-Age` follows the session's expiry and is
  * refreshed when the session is saved.
  *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { HttpSession } from "effect-session"
+ *
+ * const cookie: HttpSession.CookieOptions = { name: "__Host-sid", persistent: true, sameSite: "strict" }
+ * const SessionLive = HttpSession.layer({ secrets: [Redacted.make("a random secret of 32 bytes or more!!")], cookie })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
-export interface CookieOptions extends internal.CookieOptions {}
+export interface CookieOptions {
+  /** The cookie's name. Default: `session`. */
+  readonly name?: string | undefined
+  /** Send the cookie over HTTPS only. Default: `true`; turn it off only for plain-HTTP development. */
+  readonly secure?: boolean | undefined
+  /** Hide the cookie from scripts. Default: `true`. */
+  readonly httpOnly?: boolean | undefined
+  /** Default: `lax`. `none` requires `secure`. */
+  readonly sameSite?: "lax" | "strict" | "none" | undefined
+  /** Default: `/`. */
+  readonly path?: string | undefined
+  /** Default: none (the cookie goes to the host that set it only). */
+  readonly domain?: string | undefined
+  /** A cookie with a `Max-Age` that follows the session's expiry. Default: `false` (a browser-session cookie). */
+  readonly persistent?: boolean | undefined
+  /** The `Partitioned` attribute (CHIPS), for a cookie in a third-party context. Default: `false`. */
+  readonly partitioned?: boolean | undefined
+  /** The `Priority` attribute. Default: none. */
+  readonly priority?: "low" | "medium" | "high" | undefined
+}
 
 /**
  * How the session id travels:
@@ -76,11 +105,28 @@ export interface CookieOptions extends internal.CookieOptions {}
  * - `Query`: the signed id in a URL query parameter (default `sid`); a request without one is
  *   redirected (302) to the same URL with a new id. **Legacy**: ids leak through `Referer`
  *   headers, logs and shared links. Off unless chosen.
+ * - `SealedCookie`: the session data itself, sealed in the cookie; set by {@link layerSealed}, which
+ *   is how to choose it.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { HttpSession } from "effect-session"
+ *
+ * // an API for mobile clients: the session token travels in the `x-api-session` header
+ * const transport: HttpSession.Transport = { _tag: "Header", name: "x-api-session" }
+ * const secrets = [Redacted.make("a random secret of 32 bytes or more!!")]
+ * const SessionLive = HttpSession.layer({ secrets, transport })
+ * ```
  *
  * @since 0.1.0
  * @category models
  */
-export type Transport = internal.Transport
+export type Transport =
+  | { readonly _tag: "Cookie" } & CookieOptions
+  | { readonly _tag: "Header"; readonly name?: string | undefined }
+  | { readonly _tag: "Query"; readonly name?: string | undefined }
+  | { readonly _tag: "SealedCookie"; readonly maxLength?: number | undefined } & CookieOptions
 
 /**
  * Options of the HTTP session layer.
@@ -92,6 +138,22 @@ export type Transport = internal.Transport
  * - `commitOn`: which response statuses commit the handler's unit. Default: below 400.
  * - `onSessionError`: the response when the commit fails, or when the session store fails under a
  *   handler that does not handle the `SessionStoreError` itself. Default: 503 (store), 409 (conflict).
+ *
+ * @example
+ * ```ts
+ * import { HttpServerResponse } from "@effect/platform"
+ * import { Redacted } from "effect"
+ * import { HttpSession } from "effect-session"
+ *
+ * const options: HttpSession.Options = {
+ *   // the first signs, all verify: rotate by putting a new secret first
+ *   secrets: [Redacted.make("the new secret, 32 bytes or longer"), Redacted.make("the previous one, still verifying")],
+ *   idleTimeout: "20 minutes",
+ *   commitOn: (status) => status < 500, // keep what a 4xx handler wrote, e.g. failed login attempts
+ *   onSessionError: (error) =>
+ *     HttpServerResponse.text("Please try again", { status: error._tag === "SessionConflict" ? 409 : 503 })
+ * }
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -107,14 +169,89 @@ export interface Options extends SessionOptions {
 }
 
 /**
- * The resolved HTTP session configuration (store, signer, transport).
+ * Signs session ids with HMAC-SHA256: the first secret signs, every secret verifies (key rotation).
+ * `verify` gives the id of a value that verifies, in constant time, and `undefined` for anything
+ * else.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { HttpSession } from "effect-session"
+ *
+ * // the cookie value a test client sends for a session id
+ * const cookieFor = (id: string) => Effect.map(HttpSession.HttpSession, ({ signer }) => `session=${signer.sign(id)}`)
+ * ```
  *
  * @since 0.1.0
  * @category models
  */
-export interface HttpSessionService extends internal.HttpSessionService {}
+export interface Signer {
+  /** `<id>.<mac>`: the id and its HMAC, base64url. */
+  readonly sign: (id: string) => string
+  /** The id of a value that `sign` made with one of the secrets, or `undefined`. */
+  readonly verify: (value: string) => string | undefined
+}
 
 /**
+ * The resolved HTTP session configuration: the service of the {@link HttpSession} tag, made by
+ * {@link layer}, {@link layerConfig} or {@link layerSealed}.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { HttpSession } from "effect-session"
+ *
+ * const storeName = Effect.map(HttpSession.HttpSession, (config) => config.store.name) // "memory", "redis", ...
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HttpSessionService {
+  /** The session store (for a sealed cookie: a stand-in; the data lives in the cookie). */
+  readonly store: SessionStoreService
+  /** Signs and verifies the ids the transport carries. */
+  readonly signer: Signer
+  /** Which response statuses commit the handler's unit. */
+  readonly commitOn: (status: number) => boolean
+  /** The response when a commit or the store fails. */
+  readonly onSessionError: (error: SessionStoreError | SessionConflict) => HttpServerResponse.HttpServerResponse
+  /**
+   * The transport, resolved from the options.
+   *
+   * @internal
+   */
+  readonly transport: internal.HttpSessionService["transport"]
+  /**
+   * The options of every request's `SessionManager`, resolved once.
+   *
+   * @internal
+   */
+  readonly session: internal.HttpSessionService["session"]
+}
+
+/**
+ * The HTTP session configuration. Provided by {@link layer}, {@link layerConfig} or
+ * {@link layerSealed}; required by the middleware.
+ *
+ * @example
+ * ```ts
+ * import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+ * import { Effect, Layer, Redacted } from "effect"
+ * import { HttpSession, Session, SessionStore } from "effect-session"
+ *
+ * const app = HttpRouter.empty.pipe(
+ *   HttpRouter.get("/", Effect.as(Session.set("seen", true), HttpServerResponse.text("hello"))),
+ *   HttpSession.middleware // requires HttpSession
+ * )
+ *
+ * const SessionLive: Layer.Layer<HttpSession.HttpSession> = HttpSession.layer({
+ *   secrets: [Redacted.make("a random secret of 32 bytes or more!!")]
+ * }).pipe(Layer.provide(SessionStore.layerMemory()))
+ *
+ * const ServerApp = HttpServer.serve(app).pipe(Layer.provide(SessionLive))
+ * ```
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -123,6 +260,23 @@ export class HttpSession extends Context.Tag("effect-session/HttpSession")<HttpS
 /**
  * The HTTP session configuration as a layer, on the `SessionStore` in context. Invalid options
  * (no secret, a short secret, `SameSite=None` without `Secure`) are a defect at start-up.
+ *
+ * @example
+ * ```ts
+ * import { SqliteClient } from "@effect/sql-sqlite-node"
+ * import { Layer, Redacted } from "effect"
+ * import { HttpSession } from "effect-session"
+ * import * as SqlStore from "effect-session/SessionStore/Sql"
+ *
+ * const SessionLive = HttpSession.layer({
+ *   secrets: [Redacted.make(process.env.SESSION_SECRET!)],
+ *   cookie: { persistent: true },
+ *   idleTimeout: "2 hours"
+ * }).pipe(
+ *   Layer.provide(SqlStore.layerStore()),
+ *   Layer.provide(SqliteClient.layer({ filename: "sessions.db" }))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category layers
@@ -134,10 +288,29 @@ export const layer = (options: Options): Layer.Layer<HttpSession, never, Session
  * sealed value (`maxLength`, default 4096) and how long an expired session can still be reported
  * (`retainExpired`, default 1 hour).
  *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { HttpSession } from "effect-session"
+ *
+ * const options: HttpSession.SealedOptions = {
+ *   secrets: [Redacted.make("a random secret of 32 bytes or more!!")],
+ *   cookie: { name: "prefs", persistent: true },
+ *   absoluteTimeout: "30 days",
+ *   maxLength: 3800 // 4096 minus the cookie's name and attributes
+ * }
+ * const SessionLive = HttpSession.layerSealed(options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
-export interface SealedOptions extends internal.SealedOptions {}
+export interface SealedOptions extends Omit<Options, "transport"> {
+  /** The longest sealed value, in characters; a bigger session fails its commit. Default: 4096. */
+  readonly maxLength?: number | undefined
+  /** How long after its expiry a sealed session is still reported as expired. Default: 1 hour. */
+  readonly retainExpired?: Duration.DurationInput | undefined
+}
 
 /**
  * Sessions whose data lives in the cookie itself, sealed with AES-256-GCM (see
@@ -188,8 +361,25 @@ export const layerConfig = (
  * The middleware for `HttpRouter` / `HttpApp` apps: apply it to the app or router itself (not to
  * `HttpServer.serve`, whose middleware runs after the response is written).
  *
+ * @example
+ * ```ts
+ * import { HttpRouter, HttpServerResponse } from "@effect/platform"
+ * import { Effect, Option, Schema } from "effect"
+ * import { HttpSession, Session } from "effect-session"
+ *
+ * const Visits = Session.key("visits", Schema.Number)
+ *
+ * const app = HttpRouter.empty.pipe(
+ *   HttpRouter.get("/", Effect.gen(function*() {
+ *     const n = yield* Session.modify(Visits, (n) => Option.getOrElse(n, () => 0) + 1)
+ *     return HttpServerResponse.text(`visit ${n}`)
+ *   })),
+ *   HttpSession.middleware // the router itself: each request's handler is one unit of work
+ * )
+ * ```
+ *
  * @since 0.1.0
- * @category middleware
+ * @category combinators
  */
 export const middleware: <E, R>(
   app: HttpApp.Default<E, R>
@@ -199,8 +389,24 @@ export const middleware: <E, R>(
  * Marks a handler that opens its own units of work (`Session.transaction`, several per request)
  * instead of running as one unit.
  *
+ * @example
+ * ```ts
+ * import { HttpRouter, HttpServerResponse } from "@effect/platform"
+ * import { Effect, Option } from "effect"
+ * import { HttpSession, Session } from "effect-session"
+ *
+ * const checkout = HttpSession.manual(Effect.gen(function*() {
+ *   const cart = yield* Session.transaction(Session.get("cart")) // a short unit: read the cart
+ *   // ... charge the card: not in a unit, so the session is not held meanwhile
+ *   yield* Session.transaction(Session.remove("cart")) // a second unit
+ *   return HttpServerResponse.text(Option.isSome(cart) ? "ordered" : "empty cart")
+ * }))
+ *
+ * const app = HttpRouter.empty.pipe(HttpRouter.post("/checkout", checkout), HttpSession.middleware)
+ * ```
+ *
  * @since 0.1.0
- * @category middleware
+ * @category combinators
  */
 export const manual: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = internal.manual
 
@@ -209,15 +415,24 @@ export const manual: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A,
  *
  * @example
  * ```ts
- * import { HttpLayerRouter } from "@effect/platform"
- * import { HttpSession } from "effect-session"
+ * import { HttpLayerRouter, HttpServerResponse } from "@effect/platform"
+ * import { Effect, Layer } from "effect"
+ * import { HttpSession, Session } from "effect-session"
  *
- * // routes: a Layer of HttpLayerRouter.add(...)
- * // const Server = HttpLayerRouter.serve(routes.pipe(Layer.provide(HttpSession.layerRouter)))
+ * const Routes = HttpLayerRouter.add(
+ *   "POST",
+ *   "/counter",
+ *   Effect.map(
+ *     Session.modify("count", (n) => (typeof n === "number" ? n : 0) + 1),
+ *     (n) => HttpServerResponse.text(String(n))
+ *   )
+ * )
+ *
+ * const Server = HttpLayerRouter.serve(Routes.pipe(Layer.provide(HttpSession.layerRouter)))
  * ```
  *
  * @since 0.1.0
- * @category middleware
+ * @category layers
  */
 export const layerRouter = HttpLayerRouter.middleware<{ provides: Session | SessionManager }>()(
   Effect.map(
@@ -251,19 +466,45 @@ export const layerRouter = HttpLayerRouter.middleware<{ provides: Session | Sess
  * ```
  *
  * @since 0.1.0
- * @category middleware
+ * @category tags
  */
 export class ApiSession extends HttpApiMiddleware.Tag<ApiSession>()("effect-session/HttpSession/ApiSession", {
   provides: core.SessionTag as unknown as Context.Tag<Session, Session["Type"]>
 }) {}
 
 /**
+ * The types of {@link ApiSession}.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { HttpSession } from "effect-session"
+ *
+ * // what an app middleware of its own gets from ApiSession: the effect that gives the request's unit
+ * const currentUnit = Effect.map(HttpSession.ApiSession, (service: HttpSession.ApiSession.Service) => service)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
 export declare namespace ApiSession {
   /**
+   * The service of the {@link ApiSession} tag: an effect that gives the request's unit of work.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { HttpSession } from "effect-session"
+   *
+   * // in the layer of an app middleware that runs after ApiSession
+   * const readUser = Effect.gen(function*() {
+   *   const currentSession: HttpSession.ApiSession.Service = yield* HttpSession.ApiSession
+   *   return Effect.flatMap(currentSession, (session) => session.get("user"))
+   * })
+   * ```
+   *
    * @since 0.1.0
+   * @category models
    */
   export type Service = HttpApiMiddleware_.HttpApiMiddleware<Session["Type"], never>
 }
@@ -273,8 +514,20 @@ export declare namespace ApiSession {
  * own units of work (`HttpSession.manual` + `Session.transaction`) or read the session's id or
  * expiry.
  *
+ * @example
+ * ```ts
+ * import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+ * import { Schema } from "effect"
+ * import { HttpSession } from "effect-session"
+ *
+ * // handlers of this group use HttpSession.manual and Session.transaction
+ * const Checkout = HttpApiGroup.make("checkout")
+ *   .add(HttpApiEndpoint.post("pay", "/pay").addSuccess(Schema.String))
+ *   .middleware(HttpSession.ApiSessionManager)
+ * ```
+ *
  * @since 0.1.0
- * @category middleware
+ * @category tags
  */
 export class ApiSessionManager
   extends HttpApiMiddleware.Tag<ApiSessionManager>()("effect-session/HttpSession/ApiSessionManager", {
@@ -286,6 +539,26 @@ export class ApiSessionManager
  * What an `HttpApi` app needs for sessions: the {@link ApiSession} middleware's implementation and
  * the wrapper around the API app that runs each request's unit of work. Provide it to
  * `HttpApiBuilder.api(...)` / `HttpApiBuilder.serve()`.
+ *
+ * @example
+ * ```ts
+ * import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+ * import { Effect, Layer, Option, Schema } from "effect"
+ * import { HttpSession, Session } from "effect-session"
+ *
+ * const Visits = Session.key("visits", Schema.Number)
+ *
+ * const Api = HttpApi.make("app").add(
+ *   HttpApiGroup.make("visits")
+ *     .add(HttpApiEndpoint.post("visit", "/visit").addSuccess(Schema.Number))
+ *     .middleware(HttpSession.ApiSession)
+ * )
+ *
+ * const VisitsLive = HttpApiBuilder.group(Api, "visits", (handlers) =>
+ *   handlers.handle("visit", () => Effect.orDie(Session.modify(Visits, (n) => Option.getOrElse(n, () => 0) + 1))))
+ *
+ * const ApiLive = HttpApiBuilder.api(Api).pipe(Layer.provide(VisitsLive), Layer.provide(HttpSession.layerApi))
+ * ```
  *
  * @since 0.1.0
  * @category layers

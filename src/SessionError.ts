@@ -13,12 +13,31 @@ import * as Predicate from "effect/Predicate"
 import type * as Redacted from "effect/Redacted"
 
 /**
+ * The property that marks every error of this module (see {@link isSessionError}).
+ *
+ * @example
+ * ```ts
+ * import { Predicate } from "effect"
+ * import { SessionError } from "effect-session"
+ *
+ * const fromThisLibrary = (u: unknown): boolean => Predicate.hasProperty(u, SessionError.TypeId)
+ * ```
+ *
  * @since 0.1.0
  * @category type ids
  */
 export const TypeId: unique symbol = Symbol.for("effect-session/SessionError")
 
 /**
+ * The type of {@link TypeId}.
+ *
+ * @example
+ * ```ts
+ * import { SessionError } from "effect-session"
+ *
+ * const typeId: SessionError.TypeId = SessionError.TypeId
+ * ```
+ *
  * @since 0.1.0
  * @category type ids
  */
@@ -30,6 +49,14 @@ export type TypeId = typeof TypeId
  * - `WriteNotAllowed`: a write on a unit of work that is not open (committed, aborted or closed).
  * - `InvalidSavepoint`: a rollback to a savepoint that was invalidated (by a rollback to an earlier
  *   savepoint, or by the commit or abort of its unit).
+ *
+ * @example
+ * ```ts
+ * import { SessionError } from "effect-session"
+ *
+ * const explain = (reason: SessionError.SessionStateErrorReason): string =>
+ *   reason === "WriteNotAllowed" ? "the unit of work is already closed" : "the savepoint is no longer valid"
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -81,6 +108,14 @@ export class SessionStateError extends Data.TaggedError("SessionStateError")<{
  * Why a session expired: `Idle` when it was not used for longer than the idle timeout, `Absolute`
  * when it outlived its absolute lifetime. When both deadlines passed, the earlier one is reported.
  *
+ * @example
+ * ```ts
+ * import { SessionError } from "effect-session"
+ *
+ * const notice = (reason: SessionError.SessionTimeoutReason): string =>
+ *   reason === "Idle" ? "You were signed out after a period of inactivity." : "Please sign in again."
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -93,6 +128,20 @@ export type SessionTimeoutReason = "Idle" | "Absolute"
  *
  * It is available as a value (`SessionManager.expired`) and, for code that asks for it, in the
  * error channel (`SessionManager.failIfExpired`, `Session.failIfExpired`).
+ *
+ * @example
+ * ```ts
+ * import { Effect, HashMap } from "effect"
+ * import { Session } from "effect-session"
+ *
+ * // keep the cart of an expired session: copy it into the fresh one
+ * const restoreCart = Session.failIfExpired.pipe(
+ *   Effect.catchTag("SessionTimeout", (timeout) =>
+ *     Effect.forEach(HashMap.get(timeout.data, "cart"), (cart) => Session.set("cart", cart)).pipe(
+ *       Session.transaction
+ *     ))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -122,7 +171,15 @@ export class SessionTimeout extends Data.TaggedError("SessionTimeout")<{
 }
 
 /**
- * The operation of a {@link SessionStore} that failed.
+ * The operation of a `SessionStore` that failed (`lock`: the wait for the session's lock timed out).
+ *
+ * @example
+ * ```ts
+ * import { SessionError } from "effect-session"
+ *
+ * const isTransient = (operation: SessionError.SessionStoreOperation): boolean =>
+ *   operation === "lock" || operation === "load" || operation === "save"
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -132,6 +189,22 @@ export type SessionStoreOperation = "load" | "save" | "delete" | "deleteByUser" 
 /**
  * The session store failed: the backend is down, timed out, or answered something unusable. The
  * `cause` carries the driver's error; the message names the store and operation only.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schedule } from "effect"
+ * import { Session } from "effect-session"
+ *
+ * // retry a unit of work a few times while the store is briefly unavailable
+ * const save = Session.set("draft", "...").pipe(
+ *   Session.transaction,
+ *   Effect.retry({
+ *     while: (e) => e._tag === "SessionStoreError",
+ *     schedule: Schedule.exponential("100 millis"),
+ *     times: 3
+ *   })
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -159,6 +232,18 @@ export class SessionStoreError extends Data.TaggedError("SessionStoreError")<{
  * A commit found that the session was changed by someone else since this unit of work read it (the
  * store's compare-and-set on the record version failed), and the conflict policy could not resolve
  * it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Session } from "effect-session"
+ *
+ * const addItem = (sku: string) =>
+ *   Session.modify("items", (items) => [...(Array.isArray(items) ? items : []), sku]).pipe(
+ *     Session.transaction,
+ *     Effect.catchTag("SessionConflict", () => Effect.fail("please reload the page and try again" as const))
+ *   )
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -188,6 +273,15 @@ export class SessionConflict extends Data.TaggedError("SessionConflict")<{
  * - `NotJson`: the value (or the encoded value of a typed key) is not JSON-compatible, so it could
  *   not be stored.
  *
+ * @example
+ * ```ts
+ * import { SessionError } from "effect-session"
+ *
+ * // a value that no longer decodes after a schema change is not worth an error page
+ * const isStale = (error: SessionError.SessionDataError): boolean => error.reason === "Decode"
+ * const reasons: ReadonlyArray<SessionError.SessionDataErrorReason> = ["Decode", "Encode", "NotJson"]
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -195,6 +289,20 @@ export type SessionDataErrorReason = "Decode" | "Encode" | "NotJson"
 
 /**
  * A value could not be stored in, or read from, the session under `key`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option, Schema } from "effect"
+ * import { Session } from "effect-session"
+ *
+ * const Cart = Session.key("cart", Schema.Array(Schema.String))
+ *
+ * // stored data that no longer decodes (e.g. after a schema change): start over with an empty cart
+ * const cart = Session.get(Cart).pipe(
+ *   Effect.catchTag("SessionDataError", (error) =>
+ *     Effect.as(Session.remove(error.key), Option.none()))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -224,8 +332,20 @@ export class SessionDataError extends Data.TaggedError("SessionDataError")<{
 }
 
 /**
+ * Whether a value is one of the errors of this module.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Session, SessionError } from "effect-session"
+ *
+ * const logged = Session.set("k", 1).pipe(
+ *   Effect.tapError((error) => SessionError.isSessionError(error) ? Effect.logWarning(error.message) : Effect.void)
+ * )
+ * ```
+ *
  * @since 0.1.0
- * @category refinements
+ * @category combinators
  */
 export const isSessionError = (
   u: unknown

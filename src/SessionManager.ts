@@ -11,10 +11,12 @@
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as HashMap from "effect/HashMap"
 import type * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as internal from "./internal/session.js"
+import type { Json } from "./Session.js"
 import type { SessionStoreError, SessionTimeout } from "./SessionError.js"
 import type { SessionStore, SessionStoreService } from "./SessionStore.js"
 
@@ -26,7 +28,7 @@ import type { SessionStore, SessionStoreService } from "./SessionStore.js"
  *   Default: 8 hours. The earlier of the two deadlines wins.
  * - `touchInterval`: a unit that read the session without changing it saves it again (moving the
  *   idle deadline) only when the deadline would move by at least this much, so that read-only
- *   requests rarely write. Default: 1 minute.
+ *   requests rarely write. Default: 1 minute, or half the idle timeout when that is shorter.
  * - `lockTimeout`: units of one session run one at a time in a process (a lock per session, taken
  *   at the unit's first access, released when it ends); a unit waits at most this long for the
  *   lock, then fails with `SessionStoreError` (operation `lock`). Default: 5 seconds.
@@ -34,6 +36,25 @@ import type { SessionStore, SessionStoreService } from "./SessionStore.js"
  *   it (see {@link ConflictPolicy}). Default: `merge`.
  * - `retryAttempts`: how many times in all a unit may run (policies `retry`,
  *   `merge-then-retry`), or how many merges are tried. Default: 3.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Session, SessionManager, SessionStore } from "effect-session"
+ *
+ * const options: SessionManager.SessionOptions = {
+ *   idleTimeout: "15 minutes",
+ *   absoluteTimeout: "12 hours",
+ *   onConflict: "retry",
+ *   retryAttempts: 5
+ * }
+ *
+ * const program = Session.set("seen", true).pipe(
+ *   Session.transaction,
+ *   Effect.provide(Session.open("kiosk-3", options)),
+ *   Effect.provide(SessionStore.layerMemory())
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -59,6 +80,15 @@ export interface SessionOptions {
  *   the unit fails with `SessionConflict`.
  * - `merge-then-retry`: `merge`, and `retry` when the merge is not possible.
  *
+ * @example
+ * ```ts
+ * import { Session, SessionManager } from "effect-session"
+ *
+ * // a payment step must never run twice: fail on a conflict instead of retrying the unit
+ * const policy: SessionManager.ConflictPolicy = "fail"
+ * const PaymentSession = Session.open("checkout-91", { onConflict: policy })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -66,6 +96,17 @@ export type ConflictPolicy = "fail" | "retry" | "merge" | "merge-then-retry"
 
 /**
  * The defaults of {@link SessionOptions}.
+ *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { SessionManager } from "effect-session"
+ *
+ * console.log(Duration.format(SessionManager.defaults.idleTimeout)) // "30m"
+ *
+ * // twice the default idle timeout
+ * const relaxed = { idleTimeout: Duration.times(SessionManager.defaults.idleTimeout, 2) }
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -87,6 +128,17 @@ export const defaults: {
  *   (`true`: a workflow that names its session) or replace it with a fresh random id (`false`, the
  *   default: anything a client sent, so that a client can never choose its id — fixation defence).
  *
+ * @example
+ * ```ts
+ * import { SessionManager } from "effect-session"
+ *
+ * // an id a client sent: used only if the store holds it, otherwise replaced by a fresh one
+ * const fromClient = (id: string): SessionManager.MakeOptions => ({ id, adoptUnknownId: false })
+ *
+ * // an id the app chose (a workflow): adopted even when the store does not hold it yet
+ * const fromWorkflow = (id: string): SessionManager.MakeOptions => ({ id, adoptUnknownId: true, idleTimeout: "1 day" })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -99,6 +151,18 @@ export interface MakeOptions extends SessionOptions {
  * What a transport needs to know once the request is done: whether the session was touched, the
  * id under which it is stored now (if it is stored), whether it was saved (its id or expiry may have
  * changed), and its expiry.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option, Redacted } from "effect"
+ * import { SessionManager } from "effect-session"
+ *
+ * // what a custom transport does once the handler is done
+ * const sessionHeader = Effect.map(SessionManager.SessionManager, (manager) => {
+ *   const outcome: SessionManager.Outcome = manager.outcome()
+ *   return outcome.saved ? Option.map(outcome.id, Redacted.value) : Option.none()
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -113,13 +177,48 @@ export interface Outcome {
 /**
  * The manager's last committed view of the session.
  *
+ * @example
+ * ```ts
+ * import { Clock, Effect } from "effect"
+ * import { SessionManager } from "effect-session"
+ *
+ * const minutesLeft = Effect.gen(function*() {
+ *   const manager = yield* SessionManager.SessionManager
+ *   const committed: SessionManager.Committed = yield* manager.committed
+ *   const now = yield* Clock.currentTimeMillis
+ *   return Math.floor((committed.expiresAt - now) / 60_000)
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
-export interface Committed extends internal.Committed {}
+export interface Committed {
+  /** The session's id. */
+  readonly id: string
+  /** The stored version: 0 when the session is not stored (a new session). */
+  readonly version: number
+  /** When the session was created, in epoch milliseconds. */
+  readonly createdAt: number
+  /** When the session expires, in epoch milliseconds. */
+  readonly expiresAt: number
+  /** The user the session is bound to, if any. */
+  readonly userId: string | undefined
+  /** The committed values in stored form (JSON), by key. */
+  readonly data: HashMap.HashMap<string, Json>
+}
 
 /**
- * The per-session handle.
+ * The per-session handle: the service of the {@link SessionManager} tag.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { SessionManager } from "effect-session"
+ *
+ * const describe = (manager: SessionManager.SessionManagerService) =>
+ *   Effect.map(manager.isNew, (isNew) => isNew ? "a new session" : `a session of store ${manager.store.name}`)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -141,6 +240,21 @@ export interface SessionManagerService {
 }
 
 /**
+ * The session of the current request or workflow, across its units of work. Provided by the HTTP
+ * middleware, by `Session.open` / `Session.openNew`, or by {@link layer}.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { SessionManager } from "effect-session"
+ *
+ * const auditEntry = Effect.gen(function*() {
+ *   const manager = yield* SessionManager.SessionManager
+ *   const isNew = yield* manager.isNew
+ *   return { newSession: isNew, store: manager.store.name } // never log the id itself
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -152,6 +266,20 @@ export class SessionManager extends Context.Tag("effect-session/SessionManager")
 /**
  * Makes a manager on the `SessionStore` in context.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Session, SessionManager, SessionStore } from "effect-session"
+ *
+ * const program = Effect.gen(function*() {
+ *   const manager = yield* SessionManager.make({ id: "import-2024-06", adoptUnknownId: true })
+ *   yield* Session.set("rows", 1200).pipe(
+ *     Session.transaction,
+ *     Effect.provideService(SessionManager.SessionManager, manager)
+ *   )
+ * }).pipe(Effect.provide(SessionStore.layerMemory()))
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -161,6 +289,23 @@ export const make: (options?: MakeOptions) => Effect.Effect<SessionManagerServic
 /**
  * Makes a manager on the given store, synchronously (what the HTTP middleware does per request).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Session, SessionManager, SessionStore } from "effect-session"
+ *
+ * // a custom transport: one manager per incoming message, for the id the message carries
+ * const handle = (sessionId: string | undefined) =>
+ *   Effect.gen(function*() {
+ *     const store = yield* SessionStore.SessionStore
+ *     const manager = SessionManager.unsafeMake(store, { id: sessionId })
+ *     return yield* Session.modify("messages", (n) => (typeof n === "number" ? n : 0) + 1).pipe(
+ *       Session.transaction,
+ *       Effect.provideService(SessionManager.SessionManager, manager)
+ *     )
+ *   })
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -169,6 +314,18 @@ export const unsafeMake: (store: SessionStoreService, options?: MakeOptions) => 
 
 /**
  * A manager as a layer.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Session, SessionManager, SessionStore } from "effect-session"
+ *
+ * const ManagerLive = SessionManager.layer({ id: "tenant-7", adoptUnknownId: true }).pipe(
+ *   Layer.provide(SessionStore.layerMemory())
+ * )
+ *
+ * const program = Session.set("plan", "pro").pipe(Session.transaction, Effect.provide(ManagerLive))
+ * ```
  *
  * @since 0.1.0
  * @category layers

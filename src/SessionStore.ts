@@ -14,7 +14,7 @@ import type * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/memoryStore.js"
-import * as record from "./internal/record.js"
+import * as codec from "./internal/record.js"
 import * as storeTimeout from "./internal/storeTimeout.js"
 import type { SessionConflict, SessionStoreError } from "./SessionError.js"
 
@@ -27,6 +27,17 @@ import type { SessionConflict, SessionStoreError } from "./SessionError.js"
  * - `createdAt`, `expiresAt`: epoch milliseconds from `Clock`. `expiresAt` is absolute: the earlier
  *   of the idle deadline and the absolute-lifetime deadline.
  * - `userId`: the user the session is bound to, if any (for "log out everywhere").
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { SessionStore } from "effect-session"
+ *
+ * // an admin view: when does a stored session expire?
+ * const expiresAt = (id: string) =>
+ *   Effect.flatMap(SessionStore.SessionStore, (store) =>
+ *     Effect.map(store.load(id), Option.map((record: SessionStore.SessionRecord) => new Date(record.expiresAt))))
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -61,6 +72,37 @@ export interface SessionRecord {
  *    removes records that expired more than the store's retention ago and returns how many.
  * 7. No id and no data appear in error messages or logs.
  *
+ * @example
+ * ```ts
+ * import { Effect, Layer, Option } from "effect"
+ * import { SessionError, SessionStore } from "effect-session"
+ *
+ * // a store over a Map, for tests (records are immutable values, so sharing them is safe)
+ * const makeMapStore = (): SessionStore.SessionStoreService => {
+ *   const records = new Map<string, SessionStore.SessionRecord>()
+ *   return {
+ *     name: "map",
+ *     load: (id) => Effect.sync(() => Option.fromNullable(records.get(id))),
+ *     save: (id, record, expectedVersion) =>
+ *       Effect.suspend(() =>
+ *         (records.get(id)?.version ?? 0) === expectedVersion
+ *           ? Effect.sync(() => void records.set(id, record))
+ *           : Effect.fail(new SessionError.SessionConflict({ store: "map", expectedVersion }))
+ *       ),
+ *     delete: (id) => Effect.sync(() => void records.delete(id)),
+ *     deleteByUser: (userId) =>
+ *       Effect.sync(() => {
+ *         const ids = [...records].filter(([, r]) => r.userId === userId).map(([id]) => id)
+ *         ids.forEach((id) => records.delete(id))
+ *         return ids.length
+ *       }),
+ *     purge: Effect.succeed(0)
+ *   }
+ * }
+ *
+ * const MapStoreLive = Layer.sync(SessionStore.SessionStore, makeMapStore)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -81,6 +123,20 @@ export interface SessionStoreService {
 /**
  * The session store service.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { SessionStore } from "effect-session"
+ *
+ * // "log out everywhere", e.g. after a password change
+ * const revokeAll = (userId: string) =>
+ *   Effect.gen(function*() {
+ *     const store = yield* SessionStore.SessionStore
+ *     const revoked = yield* store.deleteByUser(userId)
+ *     yield* Effect.log(`revoked ${revoked} sessions`)
+ *   })
+ * ```
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -88,6 +144,14 @@ export class SessionStore extends Context.Tag("effect-session/SessionStore")<Ses
 
 /**
  * Options of the memory store.
+ *
+ * @example
+ * ```ts
+ * import { SessionStore } from "effect-session"
+ *
+ * const options: SessionStore.MemoryStoreOptions = { maxEntries: 10_000, retainExpired: "10 minutes" }
+ * const StoreLive = SessionStore.layerMemory(options)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -111,6 +175,14 @@ export interface MemoryStoreOptions {
 /**
  * The defaults of {@link MemoryStoreOptions}.
  *
+ * @example
+ * ```ts
+ * import { SessionStore } from "effect-session"
+ *
+ * // ten times the default capacity, the rest as default
+ * const StoreLive = SessionStore.layerMemory({ maxEntries: SessionStore.memoryStoreDefaults.maxEntries * 10 })
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -121,17 +193,53 @@ export const memoryStoreDefaults = {
 } as const
 
 /**
+ * A memory store, as {@link makeMemory} makes it: a {@link SessionStoreService} that can also tell
+ * how many sessions it holds and sweep expired ones on demand (for tests and benchmarks).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { SessionStore } from "effect-session"
+ *
+ * const report = (store: SessionStore.MemoryStore) =>
+ *   Effect.map(store.sweep, (removed) => `${removed} expired sessions removed, ${store.size()} left`)
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemoryStore extends SessionStoreService {
+  /** How many sessions the store holds now, expired ones included. */
+  readonly size: () => number
+  /** One sweep pass now, as the scheduled fiber does it; returns how many were removed. */
+  readonly sweep: Effect.Effect<number>
+}
+
+/**
  * Makes a memory store in the current scope; its sweep fiber stops with the scope.
  *
  * Records are kept in compact, encoded form (one JSON string per session), so nothing the app holds
  * can reach them.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { SessionStore } from "effect-session"
+ *
+ * const program = Effect.scoped(
+ *   Effect.gen(function*() {
+ *     const store = yield* SessionStore.makeMemory({ maxEntries: 1_000 })
+ *     yield* store.save("s1", { data: { theme: "dark" }, version: 1, createdAt: 0, expiresAt: 60_000 }, 0)
+ *     return store.size() // 1
+ *   })
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemory: (
-  options?: MemoryStoreOptions
-) => Effect.Effect<SessionStoreService & internal.MemoryStoreInspect, never, Scope.Scope> = internal.makeMemory
+export const makeMemory: (options?: MemoryStoreOptions) => Effect.Effect<MemoryStore, never, Scope.Scope> =
+  internal.makeMemory
 
 /**
  * The memory store as a layer: the embedded default, for one process.
@@ -157,31 +265,68 @@ export const layerMemory: (options?: MemoryStoreOptions) => Layer.Layer<SessionS
  * Encodes a record to the JSON text that the serializing stores (file, SQL, Redis) keep. The text
  * carries a format version (`"v": 1`) so that records of older formats can be migrated on read.
  *
+ * @example
+ * ```ts
+ * import { SessionStore } from "effect-session"
+ *
+ * // a store of your own that keeps text, e.g. in a key-value service
+ * const text = SessionStore.encodeRecord({ data: { cart: ["sku-1"] }, version: 3, createdAt: 0, expiresAt: 60_000 })
+ * ```
+ *
  * @since 0.1.0
- * @category codecs
+ * @category combinators
  */
-export const encodeRecord: (record: SessionRecord) => string = record.encodeRecord
+export const encodeRecord: (record: SessionRecord) => string = codec.encodeRecord
 
 /**
  * Decodes the JSON text made by {@link encodeRecord}. Anything unreadable (corrupt text, a wrong
  * shape, an unknown format version) is `Option.none()`: per the store contract, the client then gets
  * a fresh session. Records of an older format go through `migrate` first.
  *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { SessionStore } from "effect-session"
+ *
+ * const text = SessionStore.encodeRecord({ data: { theme: "dark" }, version: 1, createdAt: 0, expiresAt: 60_000 })
+ * SessionStore.decodeRecord(text) // Option.some(the record)
+ * SessionStore.decodeRecord("{ corrupt") // Option.none(): a fresh session, not an error
+ * ```
+ *
  * @since 0.1.0
- * @category codecs
+ * @category combinators
  */
 export const decodeRecord: (text: string, migrate?: RecordMigration) => Option.Option<SessionRecord> =
-  record.decodeRecord
+  codec.decodeRecord
 
 /**
  * A migration hook for stored records of an older format: given the parsed JSON of a record whose
  * `v` is not the current format, return the record in the current shape, or `undefined` to drop it
  * (fresh session).
  *
+ * @example
+ * ```ts
+ * import { SessionStore } from "effect-session"
+ *
+ * // a hypothetical format 0 that kept the data under "values" and no creation time
+ * const fromV0: SessionStore.RecordMigration = (stored) =>
+ *   stored.v === 0 && typeof stored.values === "object" && stored.values !== null &&
+ *     typeof stored.version === "number" && typeof stored.expiresAt === "number"
+ *     ? {
+ *       data: stored.values as { readonly [key: string]: unknown },
+ *       version: stored.version,
+ *       createdAt: stored.expiresAt,
+ *       expiresAt: stored.expiresAt
+ *     }
+ *     : undefined
+ *
+ * const decode = (text: string) => SessionStore.decodeRecord(text, fromV0)
+ * ```
+ *
  * @since 0.1.0
- * @category codecs
+ * @category models
  */
-export type RecordMigration = record.RecordMigration
+export type RecordMigration = (stored: { readonly [key: string]: unknown }) => SessionRecord | undefined
 
 /**
  * Bounds every call of a store: one that has not answered within `duration` fails with a

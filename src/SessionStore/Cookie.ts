@@ -45,6 +45,7 @@
  *
  * @since 0.1.0
  */
+import type * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -61,6 +62,17 @@ import type { SessionRecord } from "../SessionStore.js"
 /**
  * Options of {@link seal}.
  *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import * as Cookie from "effect-session/SessionStore/Cookie"
+ *
+ * const secrets = [Redacted.make("a secret of at least thirty-two characters!")]
+ * const options: Cookie.SealOptions = { context: "prefs", maxLength: 3800 } // bound to the cookie named "prefs"
+ * const record = { data: { theme: "dark" }, version: 1, createdAt: 0, expiresAt: 60_000 }
+ * const sealed = Cookie.seal(record, secrets, options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -73,6 +85,16 @@ export interface SealOptions {
 
 /**
  * Options of {@link unseal}.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import * as Cookie from "effect-session/SessionStore/Cookie"
+ *
+ * const secrets = [Redacted.make("a secret of at least thirty-two characters!")]
+ * const options: Cookie.UnsealOptions = { context: "prefs", retainExpired: "10 minutes" }
+ * const open = (value: string) => Cookie.unseal(value, secrets, Date.now(), options)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -87,6 +109,22 @@ export interface UnsealOptions {
 /**
  * Options of the {@link SealedCookie} service.
  *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import * as Cookie from "effect-session/SessionStore/Cookie"
+ *
+ * const options: Cookie.SealedCookieOptions = {
+ *   // rotation: the new secret seals, the old one still opens the cookies it sealed
+ *   secrets: [
+ *     Redacted.make("the new secret, at least 32 characters"),
+ *     Redacted.make("the old secret, at least 32 characters")
+ *   ],
+ *   context: "session"
+ * }
+ * const SealedLive = Cookie.layer(options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -100,6 +138,19 @@ export interface SealedCookieOptions {
 
 /**
  * The sealed cookie, with its secrets and options bound.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as Cookie from "effect-session/SessionStore/Cookie"
+ *
+ * // re-seal a cookie value with the current first secret (after a rotation)
+ * const reseal = (sealed: Cookie.SealedCookieService, value: string) =>
+ *   Effect.flatMap(
+ *     sealed.unseal(value),
+ *     (record) => record._tag === "Some" ? Effect.asSome(sealed.seal(record.value)) : Effect.succeedNone
+ *   )
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -116,16 +167,47 @@ export interface SealedCookieService {
  * A sealed value over its size limit: the `cause` of the `SessionStoreError` that {@link seal}
  * returns.
  *
+ * @example
+ * ```ts
+ * import { Either, Redacted } from "effect"
+ * import * as Cookie from "effect-session/SessionStore/Cookie"
+ *
+ * const secrets = [Redacted.make("a secret of at least thirty-two characters!")]
+ * const record = { data: { blob: "x".repeat(10_000) }, version: 1, createdAt: 0, expiresAt: 60_000 }
+ *
+ * const result = Cookie.seal(record, secrets)
+ * if (Either.isLeft(result) && result.left.cause instanceof Cookie.SealedCookieTooLarge) {
+ *   console.log(`${result.left.cause.length} > ${result.left.cause.maxLength}`) // keep less in this session
+ * }
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
-export const SealedCookieTooLarge: typeof internal.SealedCookieTooLarge = internal.SealedCookieTooLarge
+export const SealedCookieTooLarge: {
+  new(args: { readonly length: number; readonly maxLength: number }): SealedCookieTooLarge
+} = internal.SealedCookieTooLarge
 
 /**
+ * The instance type of {@link SealedCookieTooLarge}.
+ *
+ * @example
+ * ```ts
+ * import * as Cookie from "effect-session/SessionStore/Cookie"
+ *
+ * const overBy = (error: Cookie.SealedCookieTooLarge): number => error.length - error.maxLength
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
-export type SealedCookieTooLarge = internal.SealedCookieTooLarge
+export interface SealedCookieTooLarge extends Cause.YieldableError {
+  readonly _tag: "SealedCookieTooLarge"
+  /** The length of the sealed value, in characters. */
+  readonly length: number
+  /** The limit it went over (`maxLength`). */
+  readonly maxLength: number
+}
 
 /**
  * Seals a record with the first of `secrets`. Fails (as a `SessionStoreError`, operation `save`)
@@ -158,6 +240,20 @@ export const seal: (
  * does not open (tampered with, sealed with an unknown secret or another context, malformed) or
  * that expired more than `retainExpired` before `now` is `Option.none()`.
  *
+ * @example
+ * ```ts
+ * import { Option, Redacted } from "effect"
+ * import * as Cookie from "effect-session/SessionStore/Cookie"
+ *
+ * const secrets = [Redacted.make("a secret of at least thirty-two characters!")]
+ *
+ * // a cookie value from a request: its data, or nothing when it was tampered with or expired
+ * const themeOf = (cookieValue: string) =>
+ *   Cookie.unseal(cookieValue, secrets, Date.now()).pipe(
+ *     Option.flatMap((record) => Option.fromNullable(record.data.theme))
+ *   )
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -171,6 +267,19 @@ export const unseal: (
 /**
  * The sealed cookie service.
  *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import * as Cookie from "effect-session/SessionStore/Cookie"
+ *
+ * const readPreferences = (cookieValue: string) =>
+ *   Effect.gen(function*() {
+ *     const sealed = yield* Cookie.SealedCookie
+ *     const record = yield* sealed.unseal(cookieValue)
+ *     return Option.map(record, (r) => r.data)
+ *   })
+ * ```
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -182,6 +291,17 @@ export class SealedCookie extends Context.Tag("effect-session/SessionStore/Cooki
 /**
  * Makes the sealed cookie service; fails with `SessionStoreError` (operation `connect`) when there
  * is no secret or a secret is too short.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Redacted } from "effect"
+ * import * as Cookie from "effect-session/SessionStore/Cookie"
+ *
+ * const program = Effect.gen(function*() {
+ *   const sealed = yield* Cookie.make({ secrets: [Redacted.make("a secret of at least thirty-two characters!")] })
+ *   return yield* sealed.seal({ data: { theme: "dark" }, version: 1, createdAt: 0, expiresAt: 60_000 })
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category constructors

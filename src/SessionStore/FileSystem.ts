@@ -33,6 +33,20 @@ import type { SessionStore, SessionStoreService } from "../SessionStore.js"
 /**
  * Options of the file system store.
  *
+ * @example
+ * ```ts
+ * import { NodeContext } from "@effect/platform-node"
+ * import { Layer } from "effect"
+ * import * as FileSystemStore from "effect-session/SessionStore/FileSystem"
+ *
+ * const options: FileSystemStore.FileSystemStoreOptions = {
+ *   directory: "/var/lib/my-app/sessions",
+ *   retainExpired: "15 minutes",
+ *   purgeInterval: "1 minute"
+ * }
+ * const StoreLive = FileSystemStore.layerStore(options).pipe(Layer.provide(NodeContext.layer))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -60,6 +74,20 @@ export interface FileSystemStoreOptions {
  * Makes a file system store in the current scope: creates the directory, removes temp files a
  * crash left behind, indexes the existing sessions, and forks the purge fiber, which stops with the
  * scope. Fails with `SessionStoreError` (operation `connect`) when the directory cannot be used.
+ *
+ * @example
+ * ```ts
+ * import { NodeContext } from "@effect/platform-node"
+ * import { Duration, Effect } from "effect"
+ * import * as FileSystemStore from "effect-session/SessionStore/FileSystem"
+ *
+ * // a maintenance job: purge expired sessions once, then exit
+ * const purgeOnce = Effect.gen(function*() {
+ *   const store = yield* FileSystemStore.make({ directory: "./var/sessions", purgeInterval: Duration.infinity })
+ *   const removed = yield* store.purge
+ *   yield* Effect.log(`${removed} expired sessions removed`)
+ * }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -115,6 +143,14 @@ export const layerStoreConfig: (
 /**
  * The name of the file that holds the session `id` (inside the store's directory): the SHA-256 of
  * the id in hex, plus `.json`. For operators who need to find one session's file.
+ *
+ * @example
+ * ```ts
+ * import * as path from "node:path"
+ * import * as FileSystemStore from "effect-session/SessionStore/FileSystem"
+ *
+ * const fileOf = (directory: string, sessionId: string) => path.join(directory, FileSystemStore.fileName(sessionId))
+ * ```
  *
  * @since 0.1.0
  * @category constructors

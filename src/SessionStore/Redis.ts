@@ -42,6 +42,20 @@ import type { SessionStore, SessionStoreService } from "../SessionStore.js"
 /**
  * Options of the Redis store: exactly one of `url`, `nodes` and `client`.
  *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import * as RedisStore from "effect-session/SessionStore/Redis"
+ *
+ * const options: RedisStore.RedisStoreOptions = {
+ *   url: Redacted.make("rediss://user:password@cache.internal:6380/0"),
+ *   prefix: "shop:",
+ *   retainExpired: "5 minutes",
+ *   timeout: "2 seconds"
+ * }
+ * const StoreLive = RedisStore.layerStore(options)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -79,6 +93,19 @@ export interface RedisStoreOptions {
  * Options of {@link layerStoreConfig}: exactly one of `url` and `nodes` (`host:port` strings; from
  * the environment, a comma-separated list).
  *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import * as RedisStore from "effect-session/SessionStore/Redis"
+ *
+ * // REDIS_NODES=10.0.0.1:7000,10.0.0.2:7000
+ * const config: Config.Config.Wrap<RedisStore.RedisStoreConfig> = {
+ *   nodes: Config.array(Config.string(), "REDIS_NODES"),
+ *   prefix: Config.string("SESSION_PREFIX").pipe(Config.withDefault("effect-session:"))
+ * }
+ * const StoreLive = RedisStore.layerStoreConfig(config)
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -93,6 +120,21 @@ export interface RedisStoreConfig {
  * Makes a Redis store in the current scope. With `url` or `nodes` it makes the client, connects it
  * (failing with `SessionStoreError`, operation `connect`, when that fails) and closes it with the
  * scope; with `client` it uses the app's client.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Redis } from "ioredis"
+ * import * as RedisStore from "effect-session/SessionStore/Redis"
+ *
+ * // the app's own client: the store neither connects nor closes it
+ * const client = new Redis({ host: "127.0.0.1", enableOfflineQueue: false })
+ *
+ * const program = Effect.gen(function*() {
+ *   const store = yield* RedisStore.make({ client })
+ *   return yield* store.load("some-session-id")
+ * }).pipe(Effect.scoped)
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -140,6 +182,15 @@ export const layerStoreConfig: (
 /**
  * The options that the store gives every client it makes, before the app's `redisOptions` (for a
  * cluster, `enableOfflineQueue` and `lazyConnect` go to the cluster, the rest to its nodes).
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis"
+ * import * as RedisStore from "effect-session/SessionStore/Redis"
+ *
+ * // a client of the app's own that fails fast like the store's clients
+ * const client = new Redis("redis://127.0.0.1:6379", { ...RedisStore.clientDefaults, connectTimeout: 2_000 })
+ * ```
  *
  * @since 0.1.0
  * @category constructors

@@ -65,6 +65,22 @@ import type { SessionStore, SessionStoreService } from "../SessionStore.js"
 /**
  * Options of the SQL store.
  *
+ * @example
+ * ```ts
+ * import { PgClient } from "@effect/sql-pg"
+ * import { Layer, Redacted } from "effect"
+ * import * as SqlStore from "effect-session/SessionStore/Sql"
+ *
+ * const options: SqlStore.SqlStoreOptions = {
+ *   table: "app_sessions",
+ *   migrate: false, // the schema is managed by the app's migrations (see SqlStore.schema)
+ *   purgeInterval: "15 minutes"
+ * }
+ * const StoreLive = SqlStore.layerStore(options).pipe(
+ *   Layer.provide(PgClient.layer({ url: Redacted.make("postgres://app@db.internal/app") }))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -99,6 +115,20 @@ export interface SqlStoreOptions {
  * (SQLite or PostgreSQL), runs the migration unless `migrate: false`, and forks the purge fiber.
  * Fails with `SessionStoreError` (operation `connect`) on an invalid table name, an unsupported
  * dialect, or a failed migration.
+ *
+ * @example
+ * ```ts
+ * import { SqliteClient } from "@effect/sql-sqlite-node"
+ * import { Duration, Effect } from "effect"
+ * import * as SqlStore from "effect-session/SessionStore/Sql"
+ *
+ * // a cron job: purge expired sessions once (the app's instances run with purgeInterval: Duration.infinity)
+ * const purgeOnce = Effect.gen(function*() {
+ *   const store = yield* SqlStore.make({ purgeInterval: Duration.infinity })
+ *   const removed = yield* store.purge
+ *   yield* Effect.log(`${removed} expired sessions removed`)
+ * }).pipe(Effect.scoped, Effect.provide(SqliteClient.layer({ filename: "sessions.db" })))
+ * ```
  *
  * @since 0.1.0
  * @category constructors
@@ -152,6 +182,15 @@ export const layerStoreConfig: (
  * The statements of the store's migration for a table name (default `effect_sessions`), as SQL
  * text, for apps that manage their schema themselves (`migrate: false`). The same text works on
  * SQLite and PostgreSQL. Throws a `RangeError` on an invalid table name.
+ *
+ * @example
+ * ```ts
+ * import * as fs from "node:fs"
+ * import * as SqlStore from "effect-session/SessionStore/Sql"
+ *
+ * // write the store's schema into the app's migrations
+ * fs.writeFileSync("migrations/0007_sessions.sql", SqlStore.schema("app_sessions").join(";\n") + ";\n")
+ * ```
  *
  * @since 0.1.0
  * @category constructors

@@ -3,6 +3,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
@@ -69,30 +70,50 @@ const issuePaths = (error: ParseResult.ParseError): string => {
 
 const keyName = (k: AnyKey): string => typeof k === "string" ? k : k.name
 
-const encodeValue = (k: AnyKey, value: unknown): Effect.Effect<Json, SessionDataError> => {
-  if (typeof k === "string") return toJson(k, value)
-  return Effect.flatMap(
-    Effect.mapError(
-      Schema.encode(k.schema)(value),
-      (cause) => new SessionDataError({ key: k.name, reason: "Encode", detail: issuePaths(cause) })
-    ),
-    (encoded) => toJson(k.name, encoded)
-  )
+interface Codec {
+  readonly decode: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly encode: (a: unknown) => Either.Either<unknown, ParseResult.ParseError>
 }
 
-const toJson = (name: string, value: unknown): Effect.Effect<Json, SessionDataError> => {
+// a key's parsers, made once: typed keys are decoded and encoded synchronously, without an effect
+const codecs = new WeakMap<SessionKey<any, any>, Codec>()
+const codecOf = (k: SessionKey<any, any>): Codec => {
+  let codec = codecs.get(k)
+  if (codec === undefined) {
+    codecs.set(
+      k,
+      codec = {
+        decode: Schema.decodeUnknownEither(k.schema as Schema.Schema<unknown, unknown>),
+        encode: Schema.encodeUnknownEither(k.schema as Schema.Schema<unknown, unknown>)
+      }
+    )
+  }
+  return codec
+}
+
+/** The stored (JSON) form of a value, or why it cannot be stored. @internal */
+const encodeSync = (k: AnyKey, value: unknown): Json | SessionDataError => {
+  if (typeof k === "string") return toJsonSync(k, value)
+  const encoded = codecOf(k).encode(value)
+  return Either.isLeft(encoded)
+    ? new SessionDataError({ key: k.name, reason: "Encode", detail: issuePaths(encoded.left) })
+    : toJsonSync(k.name, encoded.right)
+}
+
+const toJsonSync = (name: string, value: unknown): Json | SessionDataError => {
   const json = freezeJson(value)
   return json instanceof JsonProblem
-    ? Effect.fail(new SessionDataError({ key: name, reason: "NotJson", detail: json.detail }))
-    : Effect.succeed(json)
+    ? new SessionDataError({ key: name, reason: "NotJson", detail: json.detail })
+    : json
 }
 
-const decodeValue = <K extends AnyKey>(k: K, stored: Json): Effect.Effect<ValueOf<K>, ReadError<K>> => {
-  if (typeof k === "string") return Effect.succeed(stored as ValueOf<K>)
-  return Effect.mapError(
-    Schema.decodeUnknown(k.schema)(stored),
-    (cause) => new SessionDataError({ key: k.name, reason: "Decode", detail: issuePaths(cause) })
-  ) as Effect.Effect<ValueOf<K>, ReadError<K>>
+/** A stored value, decoded for its key, or why it does not decode. @internal */
+const decodeSync = (k: AnyKey, stored: Json): unknown => {
+  if (typeof k === "string") return stored
+  const decoded = codecOf(k).decode(stored)
+  return Either.isLeft(decoded)
+    ? new SessionDataError({ key: k.name, reason: "Decode", detail: issuePaths(decoded.left) })
+    : decoded.right
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -137,7 +158,10 @@ const policies: ReadonlyArray<ConflictPolicy> = ["fail", "retry", "merge", "merg
 const resolve = (options: SessionOptions = {}): ResolvedOptions => {
   const idleMillis = Duration.toMillis(options.idleTimeout ?? defaults.idleTimeout)
   const absoluteMillis = Duration.toMillis(options.absoluteTimeout ?? defaults.absoluteTimeout)
-  const touchMillis = Duration.toMillis(options.touchInterval ?? defaults.touchInterval)
+  // by default at most half the idle timeout, so that a short idle timeout still slides on reads
+  const touchMillis = options.touchInterval === undefined
+    ? Math.min(Duration.toMillis(defaults.touchInterval), idleMillis / 2)
+    : Duration.toMillis(options.touchInterval)
   const lockTimeout = Duration.decode(options.lockTimeout ?? defaults.lockTimeout)
   const onConflict = options.onConflict ?? defaults.onConflict
   const retryAttempts = options.retryAttempts ?? defaults.retryAttempts
@@ -351,20 +375,22 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
     }))
 
   // a unit's first access: take the session's lock, then make sure the snapshot is current
-  const begin = (unit: UnitState): Effect.Effect<Committed, SessionStoreError> =>
-    Effect.gen(function*() {
-      const hadState = state !== undefined
-      const id = state?.id ?? presented ?? (yield* committed).id
-      const entry = yield* acquire(locks, id, unit, resolved.lockTimeout, lockTimedOut)
-      const current = yield* committed
-      // loaded just now, under the lock; or nobody else held the lock since we did; or a new
-      // session with a random id, which nobody else can know
-      if (!hadState || (!stale && (entry.lastHolder === self || (current.version === 0 && !adopt)))) {
-        return current
-      }
-      stale = false
-      return yield* reload(current, yield* Clock.currentTimeMillis)
-    })
+  const begin = (unit: UnitState): Effect.Effect<Committed, SessionStoreError> => {
+    const hadState = state !== undefined
+    const lockThenLoad = (id: string) =>
+      Effect.flatMap(acquire(locks, id, unit, resolved.lockTimeout, lockTimedOut), (entry) => {
+        // loaded just now, under the lock; or nobody else held the lock since we did; or a new
+        // session with a random id, which nobody else can know
+        if (!hadState || state === undefined) return committed
+        const current = state
+        if (!stale && (entry.lastHolder === self || (current.version === 0 && !adopt))) return Effect.succeed(current)
+        stale = false
+        return Effect.flatMap(Clock.currentTimeMillis, (now) => reload(current, now))
+      })
+    const id = state?.id ?? presented
+    // a new session without a presented id: its random id is made first (no store call)
+    return id === undefined ? Effect.flatMap(committed, (s) => lockThenLoad(s.id)) : lockThenLoad(id)
+  }
 
   const save = (
     id: string,
@@ -708,29 +734,43 @@ export const makeUnit = (manager: SessionManager): Session => {
     SessionStoreError | SessionStateError
   > => unit.status === "open" ? data : Effect.fail(writeNotAllowed()))
   const write = (f: (data: HashMap.HashMap<string, Json>) => HashMap.HashMap<string, Json>) =>
-    Effect.flatMap(writable, (current) => Effect.sync(() => void (unit.data = f(current))))
+    Effect.map(writable, (current) => void (unit.data = f(current)))
 
+  // every operation is one step on the loaded data: no effect per decode or encode
   const get = <K extends AnyKey>(k: K): Effect.Effect<Option.Option<ValueOf<K>>, ReadError<K> | SessionStoreError> =>
     Effect.flatMap(data, (d) => {
       const stored = HashMap.get(d, keyName(k))
-      return Option.isNone(stored)
-        ? Effect.succeed(Option.none())
-        : Effect.map(decodeValue(k, stored.value), Option.some)
+      if (Option.isNone(stored)) return Effect.succeed(Option.none())
+      const value = decodeSync(k, stored.value)
+      return value instanceof SessionDataError
+        ? Effect.fail(value as ReadError<K>)
+        : Effect.succeed(Option.some(value as ValueOf<K>))
     })
 
   const set = <K extends AnyKey>(k: K, value: InputOf<K>) =>
-    Effect.flatMap(
-      Effect.zipRight(writable, encodeValue(k, value)),
-      (json) => write((d) => HashMap.set(d, keyName(k), json))
-    )
+    Effect.flatMap(writable, (d) => {
+      const json = encodeSync(k, value)
+      if (json instanceof SessionDataError) return Effect.fail(json)
+      unit.data = HashMap.set(d, keyName(k), json)
+      return Effect.void
+    })
 
   const modify = <K extends AnyKey>(k: K, f: (current: Option.Option<ValueOf<K>>) => InputOf<K>) =>
-    Effect.gen(function*() {
-      yield* writable
-      const current = yield* get(k)
-      const json = yield* encodeValue(k, f(current))
-      yield* write((d) => HashMap.set(d, keyName(k), json))
-      return yield* decodeValue(k, json)
+    Effect.flatMap(writable, (d): Effect.Effect<ValueOf<K>, SessionDataError> => {
+      const name = keyName(k)
+      const stored = HashMap.get(d, name)
+      let current: Option.Option<ValueOf<K>> = Option.none()
+      if (Option.isSome(stored)) {
+        const value = decodeSync(k, stored.value)
+        if (value instanceof SessionDataError) return Effect.fail(value)
+        current = Option.some(value as ValueOf<K>)
+      }
+      const next = f(current)
+      const json = encodeSync(k, next)
+      if (json instanceof SessionDataError) return Effect.fail(json)
+      unit.data = HashMap.set(d, name, json)
+      // a typed key gives back the value as given; a plain key its stored (frozen) copy
+      return Effect.succeed((typeof k === "string" ? json : next) as ValueOf<K>)
     })
 
   const rollbackTo = (sp: SavepointImpl): Effect.Effect<void, SessionStateError> =>
