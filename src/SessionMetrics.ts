@@ -5,7 +5,9 @@
  * Spans: `effect-session.load` (attributes `session.store`, `session.found`) around every store
  * load, and `effect-session.commit` (`session.store`, `session.outcome`: `saved`, `created`,
  * `merged`, `touched`, `regenerated`, `destroyed`, `conflict`, `error`) around every commit that
- * had something to do. Debug-level logs mark expiry and failed commits.
+ * had something to do. Spans are made when the app installed a tracer (e.g. `@effect/opentelemetry`'s
+ * `NodeSdk.layer`); under Effect's built-in tracer, whose spans nobody exports, they are skipped to
+ * keep every request's path short. Debug-level logs mark expiry and failed commits.
  *
  * @since 0.1.0
  */
