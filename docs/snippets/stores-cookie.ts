@@ -1,7 +1,8 @@
 // docs/stores.md. Type-checked by `npm run check`.
 // #region cookie
 import { Config, Effect, Layer, Option, Redacted } from "effect"
-import { HttpSession, SessionStore } from "effect-session"
+import type { SessionStore } from "effect-session"
+import { HttpSession } from "effect-session"
 import * as Cookie from "effect-session/SessionStore/Cookie"
 
 // an HTTP app whose sessions live in the cookie: no store layer at all
