@@ -39,6 +39,7 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpApiMiddleware_ from "@effect/platform/HttpApiMiddleware"
 import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
 import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -49,10 +50,17 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import * as internal from "./internal/http.js"
 import * as core from "./internal/session.js"
 import type { Session } from "./Session.js"
-import type { SessionConflict, SessionStoreError } from "./SessionError.js"
+import {
+  isSessionError,
+  type SessionConflict,
+  type SessionDataError,
+  type SessionStateError,
+  type SessionStoreError
+} from "./SessionError.js"
 import type { SessionManager, SessionOptions } from "./SessionManager.js"
 import type { SessionStore, SessionStoreService } from "./SessionStore.js"
 
@@ -592,3 +600,65 @@ export const layerApi: Layer.Layer<ApiSession | ApiSessionManager, never, HttpSe
     ) as any
   )
 ) as any
+
+/**
+ * A declared `HttpApi` error (503) for a session store that failed under a handler. Add it to the
+ * endpoints (or groups) that use the session, and map the session's errors with
+ * {@link orUnavailable}.
+ *
+ * @example
+ * ```ts
+ * import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+ * import { Schema } from "effect"
+ * import { HttpSession } from "effect-session"
+ *
+ * const Cart = HttpApiGroup.make("cart")
+ *   .add(HttpApiEndpoint.get("count", "/count").addSuccess(Schema.Number))
+ *   .addError(HttpSession.SessionUnavailable)
+ *   .middleware(HttpSession.ApiSession)
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SessionUnavailable extends Schema.TaggedError<SessionUnavailable>()(
+  "SessionUnavailable",
+  {},
+  HttpApiSchema.annotations({ status: 503 })
+) {}
+
+/**
+ * Maps the session's errors for an `HttpApi` handler: a failed store (`SessionStoreError`) becomes
+ * the declared {@link SessionUnavailable} (503); a refused write (`SessionStateError`) or data that
+ * does not fit its key (`SessionDataError`) is a bug in the handler, and becomes a defect (500).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option, Schema } from "effect"
+ * import { HttpSession, Session } from "effect-session"
+ *
+ * const Count = Session.key("count", Schema.Number)
+ * // in HttpApiBuilder.group(...): handlers.handle("count", () => increment)
+ * const increment = Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1).pipe(HttpSession.orUnavailable)
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const orUnavailable = <A, E, R>(
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<
+  A,
+  Exclude<E, SessionStoreError | SessionConflict | SessionStateError | SessionDataError> | SessionUnavailable,
+  R
+> =>
+  Effect.catchIf(
+    self,
+    (e): e is Extract<E, SessionStoreError | SessionConflict | SessionStateError | SessionDataError> =>
+      isSessionError(e) && e._tag !== "SessionTimeout",
+    (e) =>
+      (e as { readonly _tag: string })._tag === "SessionStoreError" ||
+        (e as { readonly _tag: string })._tag === "SessionConflict"
+        ? Effect.fail(new SessionUnavailable())
+        : Effect.die(e)
+  ) as any

@@ -29,6 +29,7 @@ const Api = HttpApi.make("seed").add(
         .setPath(Schema.Struct({ name: Schema.String }))
         .addSuccess(Schema.String)
         .addError(HistoryFailed)
+        .addError(HttpSession.SessionUnavailable)
     )
     .add(HttpApiEndpoint.get("transactional", "/transactional").addSuccess(Schema.String))
     .middleware(HttpSession.ApiSession)
@@ -41,11 +42,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
       .handle("history", ({ path }) =>
         Example.history(path.name).pipe(
           Effect.catchTag("Failed", () => new HistoryFailed()),
-          Effect.catchTags({
-            SessionDataError: Effect.die,
-            SessionStateError: Effect.die,
-            SessionStoreError: Effect.die
-          })
+          HttpSession.orUnavailable
         ))
       .handle("transactional", () => HttpSession.manual(Effect.orDie(Example.transactional))))),
   Layer.provide(HttpSession.layerApi)
@@ -80,7 +77,39 @@ const flavours = {
     )
 } as const
 
+/** A memory store that can be switched off: then its loads and saves fail, as a backend that is down. */
+const switchableStore = () => {
+  const state = { down: false }
+  const layer = Layer.effect(
+    SessionStore.SessionStore,
+    Effect.map(SessionStore.makeMemory(), (store) => {
+      const fail = (operation: SessionError.SessionStoreOperation) =>
+        Effect.fail(new SessionError.SessionStoreError({ store: "switchable", operation }))
+      return {
+        ...store,
+        load: (id: string) => state.down ? fail("load") : store.load(id),
+        save: (id: string, record: SessionStore.SessionRecord, v: number) =>
+          state.down ? fail("save") : store.save(id, record, v)
+      }
+    })
+  ).pipe(Layer.provide(Layer.scope))
+  return { state, layer }
+}
+
 for (const [flavour, start] of Object.entries(flavours)) {
+  describe(`${flavour}: a store that goes down`, () => {
+    it.scopedLive("a handler that uses the session answers 503, and works again when the store is back", () =>
+      Effect.gen(function*() {
+        const { layer, state } = switchableStore()
+        const http = client(yield* start(layer))
+        expect((yield* http.get("/history/foo")).status).toBe(200)
+        state.down = true
+        expect((yield* http.get("/history/bar")).status).toBe(503)
+        state.down = false
+        expect((yield* http.get("/history/baz")).body.replace(/"/g, "")).toBe("/foo, /baz")
+      }))
+  })
+
   describe(`${flavour}: the seed's apps over HTTP`, () => {
     it.scopedLive("history: commit on success, discard on failure", () =>
       Effect.gen(function*() {
