@@ -27,7 +27,14 @@ export interface MemoryStoreInspect {
   readonly sweep: Effect.Effect<number>
 }
 
-const SWEEP_CHUNK = 4096
+const SWEEP_CHUNK = 1024
+
+// a turn of the event loop (I/O, timers) between two chunks of a sweep; Effect.yieldNow() only
+// yields to other fibers, which may run in the same macrotask
+const nextTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
 
 /** @internal */
 export const makeMemory = (
@@ -118,8 +125,8 @@ export const makeMemory = (
           remove(id)
           removed++
         }
-        // never hold the event loop for a whole large map
-        if (++seen % SWEEP_CHUNK === 0) yield* Effect.yieldNow()
+        // never hold the event loop for a whole large map: give it a turn after every chunk
+        if (++seen % SWEEP_CHUNK === 0) yield* nextTurn
       }
       return removed
     })
