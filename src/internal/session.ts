@@ -702,9 +702,14 @@ const invalidateFrom = (unit: UnitState, index: number) => {
   unit.savepoints.length = index
 }
 
-/** @internal */
-export const makeUnit = (manager: SessionManager): Session => {
-  const unit: UnitState = {
+/**
+ * One unit of work. A class, so that a request that never touches its session pays for one small
+ * object, not for a set of closures and effects.
+ *
+ * @internal
+ */
+class Unit implements Session {
+  readonly unit: UnitState = {
     status: "open",
     base: undefined,
     data: undefined,
@@ -714,31 +719,46 @@ export const makeUnit = (manager: SessionManager): Session => {
     savepoints: [],
     lock: undefined
   }
+  constructor(readonly manager: SessionManager) {}
 
   // the data of the unit: loaded from the manager's last committed snapshot on first access
-  const data: Effect.Effect<HashMap.HashMap<string, Json>, SessionStoreError> = Effect.suspend(() => {
+  // (suspended: an effect made while the unit is open and run after it closed must see it closed)
+  private get data(): Effect.Effect<HashMap.HashMap<string, Json>, SessionStoreError> {
+    return Effect.suspend(() => this.loadData())
+  }
+
+  private loadData(): Effect.Effect<HashMap.HashMap<string, Json>, SessionStoreError> {
+    const unit = this.unit
     if (unit.data !== undefined) return Effect.succeed(unit.data)
     // a closed unit that never read anything shows the last committed data, without a lock
     if (unit.status !== "open") {
-      return Effect.map(manager.committed, (committed) => unit.data ?? (unit.data = committed.data))
+      return Effect.map(this.manager.committed, (committed) => unit.data ?? (unit.data = committed.data))
     }
-    return Effect.map(manager.begin(unit), (committed) => {
+    return Effect.map(this.manager.begin(unit), (committed) => {
       if (unit.data !== undefined) return unit.data
       unit.base = committed
       unit.userId = committed.userId
       return unit.data = committed.data
     })
-  })
-  const writable = Effect.suspend((): Effect.Effect<
-    HashMap.HashMap<string, Json>,
-    SessionStoreError | SessionStateError
-  > => unit.status === "open" ? data : Effect.fail(writeNotAllowed()))
-  const write = (f: (data: HashMap.HashMap<string, Json>) => HashMap.HashMap<string, Json>) =>
-    Effect.map(writable, (current) => void (unit.data = f(current)))
+  }
+
+  private get writable(): Effect.Effect<HashMap.HashMap<string, Json>, SessionStoreError | SessionStateError> {
+    return Effect.suspend((): Effect.Effect<HashMap.HashMap<string, Json>, SessionStoreError | SessionStateError> =>
+      this.unit.status === "open" ? this.loadData() : Effect.fail(writeNotAllowed())
+    )
+  }
+
+  private write(f: (data: HashMap.HashMap<string, Json>) => HashMap.HashMap<string, Json>) {
+    return Effect.map(this.writable, (current) => void (this.unit.data = f(current)))
+  }
+
+  get status(): Effect.Effect<UnitStatus> {
+    return Effect.sync(() => this.unit.status)
+  }
 
   // every operation is one step on the loaded data: no effect per decode or encode
-  const get = <K extends AnyKey>(k: K): Effect.Effect<Option.Option<ValueOf<K>>, ReadError<K> | SessionStoreError> =>
-    Effect.flatMap(data, (d) => {
+  get<K extends AnyKey>(k: K): Effect.Effect<Option.Option<ValueOf<K>>, ReadError<K> | SessionStoreError> {
+    return Effect.flatMap(this.data, (d) => {
       const stored = HashMap.get(d, keyName(k))
       if (Option.isNone(stored)) return Effect.succeed(Option.none())
       const value = decodeSync(k, stored.value)
@@ -746,17 +766,46 @@ export const makeUnit = (manager: SessionManager): Session => {
         ? Effect.fail(value as ReadError<K>)
         : Effect.succeed(Option.some(value as ValueOf<K>))
     })
+  }
 
-  const set = <K extends AnyKey>(k: K, value: InputOf<K>) =>
-    Effect.flatMap(writable, (d) => {
+  getOrElse<K extends AnyKey>(
+    k: K,
+    orElse: () => ValueOf<K>
+  ): Effect.Effect<ValueOf<K>, ReadError<K> | SessionStoreError> {
+    return Effect.map(this.get(k), Option.getOrElse(orElse))
+  }
+
+  getOrSet<K extends AnyKey>(
+    k: K,
+    orElse: () => InputOf<K>
+  ): Effect.Effect<ValueOf<K>, SessionDataError | SessionStateError | SessionStoreError> {
+    return Effect.flatMap(
+      this.get(k),
+      (current) => Option.isSome(current) ? Effect.succeed(current.value) : this.modify(k, () => orElse())
+    )
+  }
+
+  has(k: AnyKey): Effect.Effect<boolean, SessionStoreError> {
+    return Effect.map(this.data, HashMap.has(keyName(k)))
+  }
+
+  set<K extends AnyKey>(
+    k: K,
+    value: InputOf<K>
+  ): Effect.Effect<void, SessionDataError | SessionStateError | SessionStoreError> {
+    return Effect.flatMap(this.writable, (d) => {
       const json = encodeSync(k, value)
       if (json instanceof SessionDataError) return Effect.fail(json)
-      unit.data = HashMap.set(d, keyName(k), json)
+      this.unit.data = HashMap.set(d, keyName(k), json)
       return Effect.void
     })
+  }
 
-  const modify = <K extends AnyKey>(k: K, f: (current: Option.Option<ValueOf<K>>) => InputOf<K>) =>
-    Effect.flatMap(writable, (d): Effect.Effect<ValueOf<K>, SessionDataError> => {
+  modify<K extends AnyKey>(
+    k: K,
+    f: (current: Option.Option<ValueOf<K>>) => InputOf<K>
+  ): Effect.Effect<ValueOf<K>, SessionDataError | SessionStateError | SessionStoreError> {
+    return Effect.flatMap(this.writable, (d): Effect.Effect<ValueOf<K>, SessionDataError> => {
       const name = keyName(k)
       const stored = HashMap.get(d, name)
       let current: Option.Option<ValueOf<K>> = Option.none()
@@ -768,42 +817,31 @@ export const makeUnit = (manager: SessionManager): Session => {
       const next = f(current)
       const json = encodeSync(k, next)
       if (json instanceof SessionDataError) return Effect.fail(json)
-      unit.data = HashMap.set(d, name, json)
+      this.unit.data = HashMap.set(d, name, json)
       // a typed key gives back the value as given; a plain key its stored (frozen) copy
       return Effect.succeed((typeof k === "string" ? json : next) as ValueOf<K>)
     })
+  }
 
-  const rollbackTo = (sp: SavepointImpl): Effect.Effect<void, SessionStateError> =>
-    Effect.suspend(() => {
-      if (unit.status !== "open" || !sp.isValid) return Effect.fail(invalidSavepoint())
-      const index = unit.savepoints.indexOf(sp)
-      invalidateFrom(unit, index + 1)
-      unit.data = sp.data
-      unit.userId = sp.userId
-      unit.destroy = sp.destroy
-      unit.regenerate = sp.regenerate
-      return Effect.void
-    })
+  remove(k: AnyKey): Effect.Effect<void, SessionStateError | SessionStoreError> {
+    return this.write(HashMap.remove(keyName(k)))
+  }
 
-  const self: Session = {
-    manager,
-    unit,
-    status: Effect.sync(() => unit.status),
-    get,
-    getOrElse: (k, orElse) => Effect.map(get(k), Option.getOrElse(orElse)),
-    getOrSet: (k, orElse) =>
-      Effect.flatMap(get(k), (current) =>
-        Option.isSome(current)
-          ? Effect.succeed(current.value)
-          : modify(k, () => orElse())),
-    has: (k) => Effect.map(data, HashMap.has(keyName(k))),
-    set,
-    modify,
-    remove: (k) => write(HashMap.remove(keyName(k))),
-    clear: write(() => emptyData),
-    keys: Effect.map(data, (d) => Array.from(HashMap.keys(d))),
-    entries: data,
-    savepoint: Effect.map(writable, (current) => {
+  get clear(): Effect.Effect<void, SessionStateError | SessionStoreError> {
+    return this.write(() => emptyData)
+  }
+
+  get keys(): Effect.Effect<ReadonlyArray<string>, SessionStoreError> {
+    return Effect.map(this.data, (d) => Array.from(HashMap.keys(d)))
+  }
+
+  get entries(): Effect.Effect<HashMap.HashMap<string, Json>, SessionStoreError> {
+    return this.data
+  }
+
+  get savepoint(): Effect.Effect<Savepoint, SessionStateError | SessionStoreError> {
+    const unit = this.unit
+    return Effect.map(this.writable, (current) => {
       const sp: SavepointImpl = {
         [SavepointTypeId]: SavepointTypeId,
         isValid: true,
@@ -811,31 +849,61 @@ export const makeUnit = (manager: SessionManager): Session => {
         userId: unit.userId,
         destroy: unit.destroy,
         regenerate: unit.regenerate,
-        rollback: Effect.suspend(() => rollbackTo(sp)),
+        rollback: Effect.suspend(() => rollbackTo(unit, sp)),
         valid: Effect.sync(() => sp.isValid)
       }
       unit.savepoints.push(sp)
       return sp
-    }),
-    abort: Effect.suspend(() => {
+    })
+  }
+
+  get abort(): Effect.Effect<void, SessionStateError> {
+    return Effect.suspend(() => {
+      const unit = this.unit
       if (unit.status === "aborted") return Effect.void
       if (unit.status !== "open") return Effect.fail(writeNotAllowed())
       discard(unit)
-      manager.end(unit)
+      this.manager.end(unit)
       return Effect.void
-    }),
-    regenerate: Effect.map(writable, () => void (unit.regenerate = true)),
-    destroy: Effect.map(writable, () => {
+    })
+  }
+
+  get regenerate(): Effect.Effect<void, SessionStateError | SessionStoreError> {
+    return Effect.map(this.writable, () => void (this.unit.regenerate = true))
+  }
+
+  get destroy(): Effect.Effect<void, SessionStateError | SessionStoreError> {
+    return Effect.map(this.writable, () => {
+      const unit = this.unit
       unit.destroy = true
       unit.regenerate = false
       unit.userId = undefined
       unit.data = emptyData
-    }),
-    bindUser: (userId) => Effect.map(writable, () => void (unit.userId = userId)),
-    userId: Effect.map(data, () => Option.fromNullable(unit.userId))
+    })
   }
-  return self
+
+  bindUser(userId: string | undefined): Effect.Effect<void, SessionStateError | SessionStoreError> {
+    return Effect.map(this.writable, () => void (this.unit.userId = userId))
+  }
+
+  get userId(): Effect.Effect<Option.Option<string>, SessionStoreError> {
+    return Effect.map(this.data, () => Option.fromNullable(this.unit.userId))
+  }
 }
+
+const rollbackTo = (unit: UnitState, sp: SavepointImpl): Effect.Effect<void, SessionStateError> => {
+  if (unit.status !== "open" || !sp.isValid) return Effect.fail(invalidSavepoint())
+  const index = unit.savepoints.indexOf(sp)
+  invalidateFrom(unit, index + 1)
+  unit.data = sp.data
+  unit.userId = sp.userId
+  unit.destroy = sp.destroy
+  unit.regenerate = sp.regenerate
+  return Effect.void
+}
+
+/** @internal */
+export const makeUnit = (manager: SessionManager): Session => new Unit(manager)
 
 const discard = (unit: UnitState) => {
   unit.status = "aborted"
