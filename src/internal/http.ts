@@ -482,6 +482,11 @@ const handle = <E, R>(
             ) as Context.Context<R>
         ))),
         (exit): Effect.Effect<HttpServerResponse.HttpServerResponse, E> => {
+          // the session was never touched (no unit loaded it, none ran inside): nothing to commit or send
+          if (Exit.isSuccess(exit) && !manager.touched() && session.unit.data === undefined) {
+            session.unit.status = "committed"
+            return Effect.succeed(exit.value)
+          }
           if (Exit.isSuccess(exit) && config.commitOn(exit.value.status)) {
             return Effect.flatMap(
               Effect.either(core.commit(session)),

@@ -92,7 +92,8 @@ export const makeMemory = (
       })
 
     const save = (id: string, record: SessionRecord, expectedVersion: number) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      Effect.clockWith((clock) => {
+        const now = clock.unsafeCurrentTimeMillis()
         const current = entries.get(id)
         if ((current?.version ?? 0) !== expectedVersion) {
           return Effect.fail(new SessionConflict({ store: "memory", expectedVersion }))

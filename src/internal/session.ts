@@ -1,5 +1,4 @@
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -47,6 +46,10 @@ export const key = <A, I>(name: string, schema: Schema.Schema<A, I, never>): Ses
   name,
   schema
 })
+
+/** The time from `Clock`, in one step (`Clock.currentTimeMillis` takes two). @internal */
+export const withNow = <A, E, R>(f: (now: number) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.clockWith((clock) => f(clock.unsafeCurrentTimeMillis()))
 
 /** @internal */
 export type AnyKey = SessionKey<any, any> | string
@@ -217,6 +220,8 @@ export interface SessionManager {
   readonly failIfExpired: Effect.Effect<void, SessionTimeout | SessionStoreError>
   readonly committed: Effect.Effect<Committed, SessionStoreError>
   readonly outcome: () => Outcome
+  /** Whether the session was loaded (or created) at all: false for a request that never touched it. */
+  readonly touched: () => boolean
   /** A unit's first access: the session's lock, and a current snapshot. */
   readonly begin: (unit: UnitState) => Effect.Effect<Committed, SessionStoreError>
   /** A unit ended: its lock goes to the next request of the session. */
@@ -364,7 +369,7 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
     })
 
   const committed: Effect.Effect<Committed, SessionStoreError> = Effect.suspend(() =>
-    state !== undefined ? Effect.succeed(state) : Effect.flatMap(Clock.currentTimeMillis, firstLoad)
+    state !== undefined ? Effect.succeed(state) : withNow(firstLoad)
   )
 
   const lockTimedOut = () => (metrics.storeErrors.unsafeUpdate(1, []),
@@ -385,7 +390,7 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
         const current = state
         if (!stale && (entry.lastHolder === self || (current.version === 0 && !adopt))) return Effect.succeed(current)
         stale = false
-        return Effect.flatMap(Clock.currentTimeMillis, (now) => reload(current, now))
+        return withNow((now) => reload(current, now))
       })
     const id = state?.id ?? presented
     // a new session without a presented id: its random id is made first (no store call)
@@ -523,7 +528,7 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
       const base = unit.base
       const data = unit.data
       if (base === undefined || data === undefined) return Effect.void // never touched
-      return Effect.flatMap(Clock.currentTimeMillis, (start) => {
+      return withNow((start) => {
         // nothing to write (read-only, no deadline to move): no span, no metric, no store call
         if (!unit.destroy && !unit.regenerate && data === base.data && unit.userId === base.userId) {
           if (base.version === 0) return Effect.void
@@ -534,12 +539,13 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
           commitBody(unit, base, data, start).pipe(
             Effect.matchCauseEffect({
               onSuccess: (outcome) =>
-                outcome === "unchanged" ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (end) =>
+                outcome === "unchanged" ? Effect.void : withNow((end) =>
                   Effect.zipRight(
                     spans ? Effect.annotateCurrentSpan("session.outcome", outcome) : Effect.void,
                     // the metrics of a commit in one step: this is on every writing request's path
                     Effect.sync(() => metrics.recordCommit(outcome, end - start))
-                  )),
+                  )
+                ),
               onFailure: (cause) => {
                 stale = true
                 const failure = Cause.failureOption(cause)
@@ -574,6 +580,7 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
     committed,
     begin,
     end: (unit) => release(unit, self),
+    touched: () => state !== undefined,
     outcome: () => ({
       touched: state !== undefined,
       id: state !== undefined && state.version > 0 ? Option.some(Redacted.make(state.id)) : Option.none(),
