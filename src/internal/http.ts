@@ -7,6 +7,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -469,19 +470,26 @@ const handle = <E, R>(
     : (response: HttpServerResponse.HttpServerResponse) =>
       Effect.map(Clock.currentTimeMillis, (at) => perRequest.write(response, manager.outcome(), at))
   const attempt = (n: number): Effect.Effect<HttpServerResponse.HttpServerResponse, E> =>
-    Effect.uninterruptibleMask((restore) => {
-      const session = core.makeUnit(manager)
-      return Effect.flatMap(
-        Effect.exit(restore(Effect.mapInputContext(
-          app as Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
-          (context: Context.Context<Exclude<R, core.Session | core.SessionManager>>) =>
-            Context.add(
-              Context.add(context, core.SessionTag, session),
-              core.SessionManagerTag,
-              manager
-            ) as Context.Context<R>
-        ))),
-        (exit): Effect.Effect<HttpServerResponse.HttpServerResponse, E> => {
+    Effect.uninterruptibleMask((restore) =>
+      Effect.withFiberRuntime((fiber) => {
+        const session = core.makeUnit(manager)
+        // the request's services, set on the fiber for the handler and put back when it has ended,
+        // whatever the end: what Effect.provideService does, without its acquire/release steps on
+        // every request (the continuation below always runs: the region is uninterruptible and
+        // Effect.exit catches everything)
+        const outer = fiber.getFiberRef(FiberRef.currentContext)
+        const inner = Context.add(Context.add(outer, core.SessionTag, session), core.SessionManagerTag, manager)
+        return Effect.flatMap(
+          Effect.zipRight(
+            FiberRef.set(FiberRef.currentContext, inner),
+            Effect.exit(restore(app as Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>))
+          ),
+          (exit): Effect.Effect<HttpServerResponse.HttpServerResponse, E> =>
+            Effect.zipRight(FiberRef.set(FiberRef.currentContext, outer), afterHandler(exit))
+        )
+        function afterHandler(
+          exit: Exit.Exit<HttpServerResponse.HttpServerResponse, E>
+        ): Effect.Effect<HttpServerResponse.HttpServerResponse, E> {
           // the session was never touched (no unit loaded it, none ran inside): nothing to commit or send
           if (Exit.isSuccess(exit) && !manager.touched() && session.unit.data === undefined) {
             session.unit.status = "committed"
@@ -513,7 +521,7 @@ const handle = <E, R>(
               : Effect.zipRight(HttpApp.appendPreResponseHandler((_, response) => writeBack(response)), exit)
           )
         }
-      )
-    }) as Effect.Effect<HttpServerResponse.HttpServerResponse, E>
+      })
+    ) as Effect.Effect<HttpServerResponse.HttpServerResponse, E>
   return attempt(1)
 }
