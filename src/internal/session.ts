@@ -465,6 +465,34 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
     base: Committed,
     data: HashMap.HashMap<string, Json>,
     now: number
+  ): Effect.Effect<CommitOutcome, SessionStoreError | SessionConflict> => {
+    // the common case in one step: a stored session whose data changed
+    if (!unit.destroy && !unit.regenerate && base.version > 0 && (data !== base.data || unit.userId !== base.userId)) {
+      let outcome: CommitOutcome = "saved"
+      const write = save(base.id, base, data, unit.userId, now, base.version)
+      const mergeable = resolved.onConflict === "merge" || resolved.onConflict === "merge-then-retry"
+      return Effect.map(
+        mergeable
+          ? Effect.catchTag(write, "SessionConflict", (conflict) => {
+            outcome = "merged"
+            return merge(base, data, unit.userId, now, 1, conflict)
+          })
+          : write,
+        (next) => {
+          state = next
+          saved = true
+          return outcome
+        }
+      )
+    }
+    return commitSlow(unit, base, data, now)
+  }
+
+  const commitSlow = (
+    unit: UnitState,
+    base: Committed,
+    data: HashMap.HashMap<string, Json>,
+    now: number
   ): Effect.Effect<CommitOutcome, SessionStoreError | SessionConflict> =>
     Effect.gen(function*() {
       let current = base
@@ -926,16 +954,18 @@ export const commit = (session: Session): Effect.Effect<void, SessionStoreError 
   Effect.suspend(() => {
     const unit = session.unit
     if (unit.status !== "open") return Effect.void
-    return Effect.onExit(session.manager.commitUnit(unit), (exit) =>
-      Effect.sync(() => {
-        session.manager.end(unit)
-        if (Exit.isSuccess(exit)) {
-          unit.status = "committed"
-          invalidateFrom(unit, 0)
-        } else {
-          discard(unit)
-        }
-      }))
+    // always called where interruption is masked (transaction, middleware, layer release): the
+    // continuation runs whatever the commit's end
+    return Effect.flatMap(Effect.exit(session.manager.commitUnit(unit)), (exit) => {
+      session.manager.end(unit)
+      if (Exit.isSuccess(exit)) {
+        unit.status = "committed"
+        invalidateFrom(unit, 0)
+      } else {
+        discard(unit)
+      }
+      return exit
+    })
   })
 
 /** @internal */
