@@ -83,8 +83,9 @@ export interface RedisStoreOptions {
   readonly retainExpired?: Duration.DurationInput | undefined
   /**
    * Every call of the store that has not answered within this time fails with a
-   * `SessionStoreError`, so that a hanging backend never hangs a request (`SessionStore.withTimeout`).
-   * Default: 5 seconds.
+   * `SessionStoreError`, so that a hanging backend never hangs a request. It is the client's own
+   * `commandTimeout` (no timer per call on the Effect side); with an app's `client`, the store wraps
+   * its calls with `SessionStore.withTimeout` instead. Default: 5 seconds.
    */
   readonly timeout?: Duration.DurationInput | undefined
 }

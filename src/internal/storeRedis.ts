@@ -1,6 +1,7 @@
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -98,7 +99,9 @@ export const clientDefaults = {
   // in the background with its retry strategy)
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
-  connectTimeout: 5_000
+  connectTimeout: 5_000,
+  // concurrent requests' commands go out in one write
+  enableAutoPipelining: true
 } as const
 
 const connectionCount = (options: RedisStoreOptions): number =>
@@ -119,18 +122,21 @@ export const makeClient = (
       )
     }
     if (options.client !== undefined) return Effect.succeed(options.client)
+    // the store's timeout is the client's own command timeout: no timer per call on our side
+    const commandTimeout = Duration.toMillis(options.timeout ?? defaultTimeout)
     const create = (): Redis | Cluster => {
       if (options.url !== undefined) {
         return new Redis(Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url, {
           ...clientDefaults,
+          commandTimeout,
           ...options.redisOptions
         })
       }
-      const { maxRetriesPerRequest, connectTimeout, ...clusterDefaults } = clientDefaults
+      const { connectTimeout, maxRetriesPerRequest, ...clusterDefaults } = clientDefaults
       return new Cluster(options.nodes as Array<ClusterNode>, {
         ...clusterDefaults,
         ...options.clusterOptions,
-        redisOptions: { maxRetriesPerRequest, connectTimeout, ...options.clusterOptions?.redisOptions }
+        redisOptions: { maxRetriesPerRequest, connectTimeout, commandTimeout, ...options.clusterOptions?.redisOptions }
       })
     }
     return Effect.acquireRelease(
@@ -214,18 +220,17 @@ export const make = (
         return removed.reduce((a, b) => a + b, 0)
       })
 
-    return withTimeout(
-      {
-        name: STORE,
-        load,
-        save,
-        delete: (id: string) => Effect.asVoid(run("delete", () => client.del(sessionKey(prefix, id)))),
-        deleteByUser,
-        // Redis expires every key itself at expiresAt + retainExpired: nothing is left to purge
-        purge: Effect.succeed(0)
-      } satisfies SessionStoreService,
-      options?.timeout ?? defaultTimeout
-    )
+    const store = {
+      name: STORE,
+      load,
+      save,
+      delete: (id: string) => Effect.asVoid(run("delete", () => client.del(sessionKey(prefix, id)))),
+      deleteByUser,
+      // Redis expires every key itself at expiresAt + retainExpired: nothing is left to purge
+      purge: Effect.succeed(0)
+    } satisfies SessionStoreService
+    // a client the store made has the timeout as its command timeout; an app's client gets a timer
+    return options.client === undefined ? store : withTimeout(store, options.timeout ?? defaultTimeout)
   })
 
 /** @internal */
