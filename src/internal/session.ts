@@ -254,11 +254,12 @@ export const newId = generateId
 const emptyData: HashMap.HashMap<string, Json> = HashMap.empty()
 
 const toData = (record: SessionRecord): HashMap.HashMap<string, Json> => {
-  let data = emptyData
-  for (const k of Object.keys(record.data)) {
-    data = HashMap.set(data, k, deepFreeze(record.data[k]) as Json)
-  }
-  return data
+  const keys = Object.keys(record.data)
+  if (keys.length === 0) return emptyData
+  // built in place (a transient map), not one persistent copy per key
+  return HashMap.mutate(emptyData, (data) => {
+    for (const k of keys) HashMap.set(data, k, deepFreeze(record.data[k]) as Json)
+  })
 }
 
 const fromData = (data: HashMap.HashMap<string, Json>): { [key: string]: Json } => {
