@@ -9,16 +9,14 @@
  * Chromium comes from apt (`apt-get install chromium`; .ci/run installs it). Without it the test is
  * skipped on a developer machine and FAILS under CI=true. CHROMIUM_PATH points at another binary.
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { chromium } from "playwright-core"
 import type { BrowserContext, Page } from "playwright-core"
 import { describe, expect, it } from "vitest"
+import { root, spawnExample } from "./utils/spawn.js"
 
-const root = path.resolve(import.meta.dirname, "..")
-const tsx = path.join(root, "node_modules", ".bin", "tsx")
 const screenshots = path.join(root, ".tmp", "screenshots")
 const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
 const inCI = process.env.CI !== undefined && process.env.CI !== "" && process.env.CI !== "false" &&
@@ -27,38 +25,8 @@ const haveChromium = fs.existsSync(executablePath)
 
 /** Starts examples/server.ts on a free port and gives its base URL and a stop function. */
 const startServer = async () => {
-  const child = spawn(tsx, [path.join(root, "examples", "server.ts")], {
-    cwd: root,
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1" },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let output = ""
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve()
-      child.on("exit", () => resolve())
-      child.kill("SIGTERM")
-    })
-  try {
-    const base = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000)
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString()
-        const match = /Listening on (http:\/\/[\d.]+:\d+)/.exec(output)
-        if (match) {
-          clearTimeout(timer)
-          resolve(match[1]!)
-        }
-      }
-      child.stdout.on("data", onData)
-      child.stderr.on("data", onData)
-      child.on("exit", (code) => reject(new Error(`server exited (${code}):\n${output}`)))
-    })
-    return { base, stop }
-  } catch (error) {
-    await stop()
-    throw error
-  }
+  const started = await spawnExample("examples/server.ts")
+  return { base: started.groups[0]!, stop: started.stop }
 }
 
 const text = async (page: Page, selector: string) => (await page.textContent(selector))?.trim()

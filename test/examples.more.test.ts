@@ -5,15 +5,14 @@
  * Redis (REDIS_URL, default redis://127.0.0.1:6390, as `npm run services:start` runs it): without
  * it they fail, they do not skip.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { execFile } from "node:child_process"
 import * as net from "node:net"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { afterEach, describe, expect, it } from "vitest"
+import { LISTENING, root, spawnExample as spawnExampleOnce, type Started, tsx } from "./utils/spawn.js"
 
 const run = promisify(execFile)
-const root = path.resolve(import.meta.dirname, "..")
-const tsx = path.join(root, "node_modules", ".bin", "tsx")
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6390"
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -22,51 +21,22 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 // processes
 // ---------------------------------------------------------------------------------------------
 
-const running = new Set<ChildProcess>()
-
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    running.delete(child)
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    child.once("exit", () => resolve())
-    child.kill("SIGTERM")
-  })
+const running = new Set<Started>()
 
 afterEach(async () => {
-  await Promise.all(Array.from(running, stop))
+  await Promise.all(Array.from(running, (server) => server.stop()))
+  running.clear()
 })
 
-/**
- * Spawns `tsx <script>` and waits until its output matches every pattern; gives the first group of
- * each match.
- */
+/** Spawns `tsx <script>` (stopped after the test) and waits until its output matches every pattern. */
 const spawnExample = async (
   script: string,
   env: Record<string, string>,
-  patterns: ReadonlyArray<RegExp> = [/Listening on (http:\/\/[\d.]+:\d+)/]
+  patterns: ReadonlyArray<RegExp> = [LISTENING]
 ) => {
-  const child = spawn(tsx, [path.join(root, script)], {
-    cwd: root,
-    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  running.add(child)
-  let output = ""
-  const groups = await new Promise<Array<string>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${output}`)), 60_000)
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      const matches = patterns.map((p) => p.exec(output))
-      if (matches.every((m) => m !== null)) {
-        clearTimeout(timer)
-        resolve(matches.map((m) => m![1]!))
-      }
-    }
-    child.stdout.on("data", onData)
-    child.stderr.on("data", onData)
-    child.once("exit", (code) => reject(new Error(`${script} exited (${code}):\n${output}`)))
-  })
-  return { child, groups, output: () => output, stop: () => stop(child) }
+  const server = await spawnExampleOnce(script, env, patterns)
+  running.add(server)
+  return server
 }
 
 const redisAnswers = () => {

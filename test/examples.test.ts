@@ -1,11 +1,10 @@
-import { execFile, spawn } from "node:child_process"
+import { execFile } from "node:child_process"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { describe, expect, it } from "vitest"
+import { root, spawnExample, tsx } from "./utils/spawn.js"
 
 const run = promisify(execFile)
-const root = path.resolve(import.meta.dirname, "..")
-const tsx = path.join(root, "node_modules", ".bin", "tsx")
 
 describe("examples", () => {
   it("examples/opentelemetry.ts exports load and commit spans without ids or data", async () => {
@@ -38,38 +37,10 @@ describe("examples", () => {
   })
 })
 
-/** Starts examples/server.ts on a free port and gives its base URL and a stop function. */
-const startServer = async () => {
-  const child = spawn(tsx, [path.join(root, "examples", "server.ts")], {
-    cwd: root,
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1" },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let output = ""
-  const base = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000)
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /Listening on (http:\/\/[\d.]+:\d+)/.exec(output)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1]!)
-      }
-    }
-    child.stdout.on("data", onData)
-    child.stderr.on("data", onData)
-    child.on("exit", (code) => reject(new Error(`server exited (${code}):\n${output}`)))
-  })
-  return {
-    base,
-    output: () => output,
-    stop: () => new Promise<void>((resolve) => (child.on("exit", () => resolve()), child.kill("SIGTERM")))
-  }
-}
-
 describe("examples/server.ts (npm start)", () => {
   it("serves the history, transactional, counter, login/logout routes and the page", async () => {
-    const server = await startServer()
+    const started = await spawnExample("examples/server.ts")
+    const server = { base: started.groups[0]!, output: started.output, stop: started.stop }
     try {
       const jar = new Map<string, string>()
       const call = async (method: string, p: string, body?: string) => {

@@ -13,12 +13,13 @@
  * - `import("effect-session")` and every driver-free subpath load with no `@effect/sql`, `ioredis`
  *   or `better-sqlite3` installed, and `effect-session/internal/*` is blocked.
  */
-import { execFile, spawn } from "node:child_process"
+import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { afterAll, describe, expect, it } from "vitest"
+import { spawnUntil } from "./utils/spawn.js"
 
 const exec = promisify(execFile)
 const root = path.resolve(import.meta.dirname, "..")
@@ -237,27 +238,13 @@ describe("npm pack + install into a fresh project", () => {
     expect(libCheck).not.toMatch(/^src\//m)
 
     // 4. run it and count up over two requests that carry the cookie
-    const child = spawn(process.execPath, [path.join(project, "build", "server.js")], {
+    const server = await spawnUntil(process.execPath, [path.join(project, "build", "server.js")], {
       cwd: project,
       env: cleanEnv(),
-      stdio: ["ignore", "pipe", "pipe"]
+      timeoutMs: 30_000
     })
     try {
-      let output = ""
-      const base = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000)
-        const onData = (chunk: Buffer) => {
-          output += chunk.toString()
-          const match = /Listening on (http:\/\/[\d.]+:\d+)/.exec(output)
-          if (match) {
-            clearTimeout(timer)
-            resolve(match[1]!)
-          }
-        }
-        child.stdout.on("data", onData)
-        child.stderr.on("data", onData)
-        child.on("exit", (code) => reject(new Error(`server exited (${code}):\n${output}`)))
-      })
+      const base = server.groups[0]!
       const first = await fetch(`${base}/counter`, { method: "POST" })
       expect(await first.text()).toBe("1")
       const setCookie = first.headers.getSetCookie()
@@ -272,11 +259,7 @@ describe("npm pack + install into a fresh project", () => {
       const stranger = await fetch(`${base}/counter`)
       expect(await stranger.text()).toBe("0")
     } finally {
-      await new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve()
-        child.on("exit", () => resolve())
-        child.kill("SIGTERM")
-      })
+      await server.stop()
     }
 
     // 5. no optional driver: @effect/platform-node brings @effect/sql in as its own peer, so take it

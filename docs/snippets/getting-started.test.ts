@@ -2,50 +2,21 @@
  * Runs the two programs of docs/getting-started.md as a user would (`npx tsx file.ts`) and talks to
  * them over HTTP.
  */
-import { spawn } from "node:child_process"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-
-const root = path.resolve(import.meta.dirname, "..", "..")
-const tsx = path.join(root, "node_modules", ".bin", "tsx")
+import { spawnUntil, tsx } from "../../test/utils/spawn.js"
 
 const start = async (file: string) => {
-  const child = spawn(tsx, [path.join(import.meta.dirname, file)], {
-    cwd: root,
+  const started = await spawnUntil(tsx, [path.join(import.meta.dirname, file)], {
     env: {
       ...process.env,
       PORT: "0",
       HOST: "127.0.0.1",
       SESSION_SECRET: "a test secret of at least 32 bytes and not a real one",
       SESSION_COOKIE_SECURE: "false"
-    },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let output = ""
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve()
-      child.on("exit", () => resolve())
-      child.kill("SIGTERM")
-    })
-  const base = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${file} did not start:\n${output}`)), 30_000)
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /Listening on (http:\/\/[\d.]+:\d+)/.exec(output)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1]!)
-      }
     }
-    child.stdout.on("data", onData)
-    child.stderr.on("data", onData)
-    child.on("exit", (code) => reject(new Error(`${file} exited (${code}):\n${output}`)))
-  }).catch(async (error) => {
-    await stop()
-    throw error
   })
-  return { base, stop }
+  return { base: started.groups[0]!, stop: started.stop }
 }
 
 const sessionCookie = (response: Response) => {
