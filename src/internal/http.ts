@@ -11,6 +11,8 @@ import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+// the option types are the public ones: one definition, documented there
+import type { CookieOptions, Options, SealedOptions } from "../HttpSession.js"
 import { SessionConflict, SessionStoreError, type SessionStoreOperation } from "../SessionError.js"
 import { type SessionRecord, SessionStore, type SessionStoreService } from "../SessionStore.js"
 import type { SealedCookieService } from "../SessionStore/Cookie.js"
@@ -21,37 +23,6 @@ import * as sealedCookie from "./storeCookie.js"
 // ---------------------------------------------------------------------------------------------
 // options
 // ---------------------------------------------------------------------------------------------
-
-/** @internal */
-export interface CookieOptions {
-  readonly name?: string | undefined
-  readonly secure?: boolean | undefined
-  readonly httpOnly?: boolean | undefined
-  readonly sameSite?: "lax" | "strict" | "none" | undefined
-  readonly path?: string | undefined
-  readonly domain?: string | undefined
-  readonly persistent?: boolean | undefined
-  readonly partitioned?: boolean | undefined
-  readonly priority?: "low" | "medium" | "high" | undefined
-}
-
-/** @internal */
-export type Transport =
-  | { readonly _tag: "Cookie" } & CookieOptions
-  | { readonly _tag: "Header"; readonly name?: string | undefined }
-  | { readonly _tag: "Query"; readonly name?: string | undefined }
-  | { readonly _tag: "SealedCookie"; readonly maxLength?: number | undefined } & CookieOptions
-
-/** @internal */
-export interface Options extends core.SessionOptions {
-  readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
-  readonly transport?: Transport | undefined
-  readonly cookie?: CookieOptions | undefined
-  readonly commitOn?: ((status: number) => boolean) | undefined
-  readonly onSessionError?:
-    | ((error: SessionStoreError | SessionConflict) => HttpServerResponse.HttpServerResponse)
-    | undefined
-}
 
 /** @internal */
 export interface HttpSessionService {
@@ -349,13 +320,6 @@ export const make = (options: Options): Effect.Effect<HttpSessionService, never,
 /** @internal */
 export const layer = (options: Options): Layer.Layer<HttpSessionService, never, SessionStore> =>
   Layer.effect(HttpSessionTag, make(options))
-
-/** @internal */
-export interface SealedOptions extends Omit<Options, "transport"> {
-  /** The longest sealed value; a bigger session fails its commit. Default: 4096. */
-  readonly maxLength?: number | undefined
-  readonly retainExpired?: Duration.DurationInput | undefined
-}
 
 /** @internal */
 export const layerSealed = (options: SealedOptions): Layer.Layer<HttpSessionService, SessionStoreError> =>

@@ -13,6 +13,7 @@ import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Tracer from "effect/Tracer"
+import type { SessionService } from "../Session.js"
 import {
   type SessionConflict,
   SessionDataError,
@@ -21,6 +22,8 @@ import {
   SessionTimeout
 } from "../SessionError.js"
 import { type SessionRecord, SessionStore, type SessionStoreService } from "../SessionStore.js"
+// the option and state types are the public ones: one definition, documented there
+import type { Committed, ConflictPolicy, SessionOptions } from "../SessionManager.js"
 import { generateId } from "./id.js"
 import { deepFreeze, freezeJson, type Json, JsonProblem } from "./json.js"
 import { acquire, type LockOwner, release, tableFor } from "./locks.js"
@@ -124,19 +127,6 @@ const decodeSync = (k: AnyKey, stored: Json): unknown => {
 // ---------------------------------------------------------------------------------------------
 
 /** @internal */
-export type ConflictPolicy = "fail" | "retry" | "merge" | "merge-then-retry"
-
-/** @internal */
-export interface SessionOptions {
-  readonly idleTimeout?: Duration.DurationInput | undefined
-  readonly absoluteTimeout?: Duration.DurationInput | undefined
-  readonly touchInterval?: Duration.DurationInput | undefined
-  readonly lockTimeout?: Duration.DurationInput | undefined
-  readonly onConflict?: ConflictPolicy | undefined
-  readonly retryAttempts?: number | undefined
-}
-
-/** @internal */
 export const defaults = {
   idleTimeout: Duration.minutes(30),
   absoluteTimeout: Duration.hours(8),
@@ -186,17 +176,6 @@ const resolve = (options: SessionOptions = {}): ResolvedOptions => {
 // ---------------------------------------------------------------------------------------------
 // the manager: one session across units of work
 // ---------------------------------------------------------------------------------------------
-
-/** The last committed state of the session, as the manager knows it. @internal */
-export interface Committed {
-  readonly id: string
-  /** 0: not stored (a new session) */
-  readonly version: number
-  readonly createdAt: number
-  readonly expiresAt: number
-  readonly userId: string | undefined
-  readonly data: HashMap.HashMap<string, Json>
-}
 
 /** What a transport needs to know after the request. @internal */
 export interface Outcome {
@@ -692,38 +671,8 @@ interface SavepointImpl extends Savepoint {
 }
 
 /** @internal */
-export interface Session {
+export interface Session extends Omit<SessionService, "manager"> {
   readonly manager: SessionManager
-  readonly status: Effect.Effect<UnitStatus>
-  readonly get: <K extends AnyKey>(key: K) => Effect.Effect<Option.Option<ValueOf<K>>, ReadError<K> | SessionStoreError>
-  readonly getOrElse: <K extends AnyKey>(
-    key: K,
-    orElse: () => ValueOf<K>
-  ) => Effect.Effect<ValueOf<K>, ReadError<K> | SessionStoreError>
-  readonly getOrSet: <K extends AnyKey>(
-    key: K,
-    orElse: () => InputOf<K>
-  ) => Effect.Effect<ValueOf<K>, SessionDataError | SessionStateError | SessionStoreError>
-  readonly has: (key: AnyKey) => Effect.Effect<boolean, SessionStoreError>
-  readonly set: <K extends AnyKey>(
-    key: K,
-    value: InputOf<K>
-  ) => Effect.Effect<void, SessionDataError | SessionStateError | SessionStoreError>
-  readonly modify: <K extends AnyKey>(
-    key: K,
-    f: (current: Option.Option<ValueOf<K>>) => InputOf<K>
-  ) => Effect.Effect<ValueOf<K>, SessionDataError | SessionStateError | SessionStoreError>
-  readonly remove: (key: AnyKey) => Effect.Effect<void, SessionStateError | SessionStoreError>
-  readonly clear: Effect.Effect<void, SessionStateError | SessionStoreError>
-  readonly keys: Effect.Effect<ReadonlyArray<string>, SessionStoreError>
-  readonly entries: Effect.Effect<HashMap.HashMap<string, Json>, SessionStoreError>
-  readonly savepoint: Effect.Effect<Savepoint, SessionStateError | SessionStoreError>
-  readonly abort: Effect.Effect<void, SessionStateError>
-  readonly regenerate: Effect.Effect<void, SessionStateError | SessionStoreError>
-  readonly destroy: Effect.Effect<void, SessionStateError | SessionStoreError>
-  readonly bindUser: (userId: string | undefined) => Effect.Effect<void, SessionStateError | SessionStoreError>
-  readonly userId: Effect.Effect<Option.Option<string>, SessionStoreError>
-  /** @internal */
   readonly unit: UnitState
 }
 
