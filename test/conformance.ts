@@ -9,9 +9,10 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { Layer } from "effect"
-import { Clock, Data, Duration, Effect, Either, Option, Schema, TestClock } from "effect"
+import { Clock, Duration, Effect, Either, Option, TestClock } from "effect"
 import { Session, SessionStore } from "effect-session"
 import type { SessionRecord } from "effect-session/SessionStore"
+import { Failed, Path, transactional, visit } from "./utils/seed.js"
 
 /**
  * Hooks for what the contract cannot express.
@@ -48,51 +49,6 @@ const record = (
   createdAt: now,
   expiresAt: extra.expiresAt ?? now + IDLE,
   ...(extra.userId === undefined ? {} : { userId: extra.userId })
-})
-
-class Failed extends Data.TaggedError("Failed")<{}> {}
-
-const Path = Session.key("path", Schema.Array(Schema.String))
-const Crom = Session.key("crom", Schema.String)
-const Lech = Session.key("lech", Schema.String)
-
-// the seed's simple_app, as a unit of work: append the path; "/fail" appends and then fails
-const visit = (path: string) =>
-  Effect.gen(function*() {
-    const history = [...yield* Session.getOrElse(Path, () => []), path]
-    yield* Session.set(Path, history)
-    if (path === "/fail") return yield* new Failed()
-    return history.join(", ")
-  }).pipe(Session.transaction)
-
-// the seed's transactional_app: three units of work, then a write through a leaked handle
-const transactional = Effect.gen(function*() {
-  const first = yield* Session.transaction(Effect.gen(function*() {
-    yield* Session.set(Crom, "Pyramid")
-    yield* Session.abort
-    return yield* Session.Session
-  }))
-  const afterAbort = yield* first.keys
-  yield* Session.transaction(Session.set(Crom, "Crom"))
-  const third = yield* Session.transaction(Effect.gen(function*() {
-    yield* Session.set(Lech, "Lech")
-    const sp1 = yield* Session.savepoint
-    yield* Session.set(Crom, "Zope")
-    yield* Session.set(Lech, "Quack")
-    const sp2 = yield* Session.savepoint
-    yield* Session.set(Crom, "PHP")
-    yield* Session.savepoint
-    yield* sp2.rollback
-    const atSp2 = [yield* Session.get(Crom), yield* Session.get(Lech)]
-    yield* Session.set(Crom, "Zorglub")
-    yield* Session.set(Lech, "Zimbabwe")
-    yield* sp1.rollback
-    return { session: yield* Session.Session, atSp2 }
-  }))
-  const refused = yield* Effect.flip(third.session.set("fail", true))
-  const body = Option.getOrElse(yield* third.session.get(Crom), () => "") +
-    Option.getOrElse(yield* third.session.get(Lech), () => "")
-  return { afterAbort, atSp2: third.atSp2, refused, body }
 })
 
 /**
