@@ -24,8 +24,8 @@ export const history = (name: string) =>
     return visited.join(", ")
   })
 
-/** The seed's transactional_app: three units of work in one request; answers "CromLech". */
-export const transactional = Effect.gen(function*() {
+/** The seed's transactional_app, with the error of the refused write (examples/seed.ts prints it). */
+export const transactionalWithRefusal = Effect.gen(function*() {
   yield* Session.transaction(Effect.zipRight(Session.set(Crom, "Pyramid"), Session.abort))
   yield* Session.transaction(Session.set(Crom, "Crom"))
   const unit = yield* Session.transaction(Effect.gen(function*() {
@@ -45,8 +45,12 @@ export const transactional = Effect.gen(function*() {
   // outside of a unit of work, writing is refused
   const refused = yield* Effect.flip(unit.set(Crom, "late"))
   if (refused.message !== "Session's current state disallows writing") return yield* Effect.die(refused)
-  return Option.getOrElse(yield* unit.get(Crom), () => "") + Option.getOrElse(yield* unit.get(Lech), () => "")
+  const body = Option.getOrElse(yield* unit.get(Crom), () => "") + Option.getOrElse(yield* unit.get(Lech), () => "")
+  return { body, refused }
 })
+
+/** The seed's transactional_app: three units of work in one request; answers "CromLech". */
+export const transactional = Effect.map(transactionalWithRefusal, ({ body }) => body)
 
 export const increment = Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1)
 export const count = Session.getOrElse(Count, () => 0)
