@@ -448,24 +448,35 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
   ): Effect.Effect<CommitOutcome, SessionStoreError | SessionConflict> => {
     // the common case in one step: a stored session whose data changed
     if (!unit.destroy && !unit.regenerate && base.version > 0 && (data !== base.data || unit.userId !== base.userId)) {
-      let outcome: CommitOutcome = "saved"
-      const write = save(base.id, base, data, unit.userId, now, base.version)
-      const mergeable = resolved.onConflict === "merge" || resolved.onConflict === "merge-then-retry"
-      return Effect.map(
-        mergeable
-          ? Effect.catchTag(write, "SessionConflict", (conflict) => {
-            outcome = "merged"
-            return merge(base, data, unit.userId, now, 1, conflict)
-          })
-          : write,
-        (next) => {
-          state = next
-          saved = true
-          return outcome
-        }
-      )
+      return saveUnderPolicy(base, data, unit.userId, now, "saved")
     }
     return commitSlow(unit, base, data, now)
+  }
+
+  // a compare-and-set save of the unit's data; a conflict is merged when the policy says so
+  const saveUnderPolicy = (
+    current: Committed,
+    data: HashMap.HashMap<string, Json>,
+    userId: string | undefined,
+    now: number,
+    outcome: CommitOutcome
+  ): Effect.Effect<CommitOutcome, SessionStoreError | SessionConflict> => {
+    const write = save(current.id, current, data, userId, now, current.version)
+    const mergeable = resolved.onConflict === "merge" || resolved.onConflict === "merge-then-retry"
+    let merged = false
+    return Effect.map(
+      mergeable
+        ? Effect.catchTag(write, "SessionConflict", (conflict) => {
+          merged = true
+          return merge(current, data, userId, now, 1, conflict)
+        })
+        : write,
+      (next) => {
+        state = next
+        saved = true
+        return merged ? "merged" : outcome
+      }
+    )
   }
 
   const commitSlow = (
@@ -516,19 +527,7 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
         }
         return "touched"
       }
-      const mergeable = resolved.onConflict === "merge" || resolved.onConflict === "merge-then-retry"
-      const base_ = current
-      state = yield* Effect.catchTag(
-        save(current.id, current, data, unit.userId, now, current.version),
-        "SessionConflict",
-        (conflict) => {
-          if (!mergeable) return Effect.fail(conflict)
-          outcome = "merged"
-          return merge(base_, data, unit.userId, now, 1, conflict)
-        }
-      )
-      saved = true
-      return outcome
+      return yield* saveUnderPolicy(current, data, unit.userId, now, outcome)
     })
 
   const commitUnit = (unit: UnitState): Effect.Effect<void, SessionStoreError | SessionConflict> =>
