@@ -106,7 +106,14 @@ export const readCookie = (header: string | undefined, name: string, max = MAX_T
 const stored = (outcome: core.Outcome): string | undefined =>
   Option.isSome(outcome.id) ? Redacted.value(outcome.id.value) : undefined
 
-const cookieAttributes = (options: CookieOptions) => {
+/**
+ * The session cookie of a transport: its name, attributes (checked once, at start-up) and the two
+ * ways it is written — set (with a `Max-Age` following the session's expiry when persistent) and
+ * expired.
+ */
+const sessionCookie = (options: CookieOptions) => {
+  const name = options.name ?? "session"
+  const persistent = options.persistent ?? false
   const base = {
     httpOnly: options.httpOnly ?? true,
     secure: options.secure ?? true,
@@ -123,14 +130,23 @@ const cookieAttributes = (options: CookieOptions) => {
     throw new RangeError("effect-session: a Partitioned cookie must be Secure")
   }
   // validate the attributes once, at start-up, rather than on every request
-  HttpServerResponse.unsafeSetCookie(HttpServerResponse.empty(), options.name ?? "session", "x", base)
-  return base
+  HttpServerResponse.unsafeSetCookie(HttpServerResponse.empty(), name, "x", base)
+  return {
+    name,
+    persistent,
+    set: (response: HttpServerResponse.HttpServerResponse, value: string, expiresAt: number, now: number) =>
+      HttpServerResponse.unsafeSetCookie(response, name, value, {
+        ...base,
+        ...(persistent ? { maxAge: Duration.seconds(Math.max(0, Math.round((expiresAt - now) / 1000))) } : {})
+      }),
+    expire: (response: HttpServerResponse.HttpServerResponse) =>
+      HttpServerResponse.unsafeSetCookie(response, name, "", { ...base, maxAge: Duration.zero })
+  }
 }
 
 const cookieTransport = (signer: Signer, options: CookieOptions): ResolvedTransport => {
-  const name = options.name ?? "session"
-  const persistent = options.persistent ?? false
-  const base = cookieAttributes(options)
+  const cookie = sessionCookie(options)
+  const { name, persistent } = cookie
   return {
     needsTime: persistent,
     adoptUnknownId: false,
@@ -142,15 +158,10 @@ const cookieTransport = (signer: Signer, options: CookieOptions): ResolvedTransp
       const id = stored(outcome)
       if (id !== undefined) {
         if (id === presented && !(persistent && outcome.saved)) return response
-        return HttpServerResponse.unsafeSetCookie(response, name, signer.sign(id), {
-          ...base,
-          ...(persistent ? { maxAge: Duration.seconds(Math.max(0, Math.round((outcome.expiresAt - now) / 1000))) } : {})
-        })
+        return cookie.set(response, signer.sign(id), outcome.expiresAt, now)
       }
-      if (presented !== undefined && outcome.touched) {
-        // the presented session is gone (destroyed, expired, unknown): expire the cookie
-        return HttpServerResponse.unsafeSetCookie(response, name, "", { ...base, maxAge: Duration.zero })
-      }
+      // the presented session is gone (destroyed, expired, unknown): expire the cookie
+      if (presented !== undefined && outcome.touched) return cookie.expire(response)
       return response
     },
     missing: () => Option.none()
@@ -206,9 +217,8 @@ const queryTransport = (signer: Signer, rawName: string | undefined): ResolvedTr
 const SEALED_ID = "sealed"
 
 const sealedCookieTransport = (sealed: SealedCookieService, options: CookieOptions): ResolvedTransport => {
-  const name = options.name ?? "session"
-  const persistent = options.persistent ?? false
-  const base = cookieAttributes(options)
+  const cookie = sessionCookie(options)
+  const name = cookie.name
   return {
     needsTime: true,
     adoptUnknownId: true,
@@ -258,17 +268,8 @@ const sealedCookieTransport = (sealed: SealedCookieService, options: CookieOptio
         presented: Option.isSome(opened) ? SEALED_ID : undefined,
         store,
         write: (response, outcome, now) => {
-          if (slot?.sealed !== undefined) {
-            return HttpServerResponse.unsafeSetCookie(response, name, slot.sealed, {
-              ...base,
-              ...(persistent
-                ? { maxAge: Duration.seconds(Math.max(0, Math.round((outcome.expiresAt - now) / 1000))) }
-                : {})
-            })
-          }
-          if (cleared && slot === undefined && value !== undefined) {
-            return HttpServerResponse.unsafeSetCookie(response, name, "", { ...base, maxAge: Duration.zero })
-          }
+          if (slot?.sealed !== undefined) return cookie.set(response, slot.sealed, outcome.expiresAt, now)
+          if (cleared && slot === undefined && value !== undefined) return cookie.expire(response)
           return response
         }
       }
