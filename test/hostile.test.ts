@@ -8,6 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck as fc, Layer, Option, Schema } from "effect"
 import { HttpSession, Session, SessionStore } from "effect-session"
 import { client, serve, sessionLayer } from "./utils/http.js"
+import { countingStore } from "./utils/stores.js"
 
 const Secret = Session.key("secret", Schema.String)
 
@@ -16,18 +17,6 @@ const app = HttpRouter.empty.pipe(
   HttpRouter.post("/secret", Effect.as(Session.set(Secret, "secret-of-victim"), HttpServerResponse.text("ok"))),
   HttpSession.middleware
 )
-
-const countingMemory = () => {
-  const loads: Array<string> = []
-  const layer = Layer.effect(
-    SessionStore.SessionStore,
-    Effect.map(SessionStore.makeMemory(), (store) => ({
-      ...store,
-      load: (id: string) => Effect.suspend(() => (loads.push(id), store.load(id)))
-    }))
-  ).pipe(Layer.provide(Layer.scope))
-  return { loads, layer }
-}
 
 // header-safe text: printable ASCII without the cookie separators that would name another cookie
 const headerText = fc.string({
@@ -39,7 +28,7 @@ describe("hostile input (fuzz)", () => {
   it.scopedLive("cookies, headers and query ids: never a 500, never another session's data, no store lookup", () =>
     Effect.gen(function*() {
       for (const transport of [{ _tag: "Cookie" }, { _tag: "Header" }, { _tag: "Query" }] as const) {
-        const { layer, loads } = countingMemory()
+        const { layer, loads } = countingStore()
         const base = yield* serve(app, sessionLayer(layer, { transport }))
         // the victim's session
         const victim = client(base)

@@ -13,6 +13,7 @@ import { Deferred, Effect, Layer, Redacted, Schema } from "effect"
 import { HttpSession, Session, SessionError, SessionStore } from "effect-session"
 import * as Example from "../examples/app.js"
 import { client, serve, serveLayer, sessionLayer } from "./utils/http.js"
+import { countingStore, failingSaves, memoryStoreWith } from "./utils/stores.js"
 
 // ---------------------------------------------------------------------------------------------
 // the seed's two apps, in each middleware flavour
@@ -80,19 +81,12 @@ const flavours = {
 /** A memory store that can be switched off: then its loads and saves fail, as a backend that is down. */
 const switchableStore = () => {
   const state = { down: false }
-  const layer = Layer.effect(
-    SessionStore.SessionStore,
-    Effect.map(SessionStore.makeMemory(), (store) => {
-      const fail = (operation: SessionError.SessionStoreOperation) =>
-        Effect.fail(new SessionError.SessionStoreError({ store: "switchable", operation }))
-      return {
-        ...store,
-        load: (id: string) => state.down ? fail("load") : store.load(id),
-        save: (id: string, record: SessionStore.SessionRecord, v: number) =>
-          state.down ? fail("save") : store.save(id, record, v)
-      }
-    })
-  ).pipe(Layer.provide(Layer.scope))
+  const fail = (operation: SessionError.SessionStoreOperation) =>
+    Effect.fail(new SessionError.SessionStoreError({ store: "switchable", operation }))
+  const layer = memoryStoreWith((store) => ({
+    load: (id) => state.down ? fail("load") : store.load(id),
+    save: (id, record, v) => state.down ? fail("save") : store.save(id, record, v)
+  }))
   return { state, layer }
 }
 
@@ -140,22 +134,6 @@ const Redacted32 = Redacted.make("a secret of at least thirty-two bytes, for tes
 const OldSecret = Redacted.make("the old secret, thirty-two bytes or more long")
 const NewSecret = Redacted.make("the new secret, thirty-two bytes or more long")
 
-/** A store that counts its calls, to prove what the middleware does not do. */
-const countingStore = () => {
-  const calls = { load: 0, save: 0, delete: 0 }
-  const layer = Layer.effect(
-    SessionStore.SessionStore,
-    Effect.map(SessionStore.makeMemory(), (store) => ({
-      ...store,
-      load: (id: string) => Effect.suspend(() => (calls.load++, store.load(id))),
-      save: (id: string, record: SessionStore.SessionRecord, v: number) =>
-        Effect.suspend(() => (calls.save++, store.save(id, record, v))),
-      delete: (id: string) => Effect.suspend(() => (calls.delete++, store.delete(id)))
-    }))
-  ).pipe(Layer.provide(Layer.scope))
-  return { calls, layer }
-}
-
 const noteApp = HttpRouter.empty.pipe(
   HttpRouter.get("/note", Effect.map(Session.getOrElse(Note, () => ""), (n) => HttpServerResponse.text(n))),
   HttpRouter.post("/note", Effect.as(Session.set(Note, "written"), HttpServerResponse.text("ok"))),
@@ -176,7 +154,7 @@ describe("HttpSession middleware", () => {
       expect(reply.setCookies).toEqual([])
       // a read of a new session: nothing stored, so no cookie either
       expect((yield* http.get("/note")).setCookies).toEqual([])
-      expect(calls).toEqual({ load: 0, save: 0, delete: 0 })
+      expect(calls).toEqual({ load: 0, save: 0, delete: 0, deleteByUser: 0, purge: 0 })
     }))
 
   it.scopedLive("the cookie is signed, HttpOnly, SameSite=Lax, Path=/ and Secure by default", () =>
@@ -284,24 +262,12 @@ describe("HttpSession middleware", () => {
 
   it.scopedLive("a failed commit answers 503 (store) or 409 (conflict), never 200", () =>
     Effect.gen(function*() {
-      const failing = Layer.effect(
-        SessionStore.SessionStore,
-        Effect.map(SessionStore.makeMemory(), (store) => ({
-          ...store,
-          save: () => Effect.fail(new SessionError.SessionStoreError({ store: "down", operation: "save" }))
-        }))
-      ).pipe(Layer.provide(Layer.scope))
+      const failing = failingSaves(new SessionError.SessionStoreError({ store: "down", operation: "save" }))
       const down = client(yield* serve(noteApp, sessionLayer(failing)))
       const reply = yield* down.post("/note")
       expect(reply.status).toBe(503)
       expect(reply.setCookies).toEqual([])
-      const conflicting = Layer.effect(
-        SessionStore.SessionStore,
-        Effect.map(SessionStore.makeMemory(), (store) => ({
-          ...store,
-          save: () => Effect.fail(new SessionError.SessionConflict({ store: "memory", expectedVersion: 0 }))
-        }))
-      ).pipe(Layer.provide(Layer.scope))
+      const conflicting = failingSaves(new SessionError.SessionConflict({ store: "memory", expectedVersion: 0 }))
       const busy = client(yield* serve(noteApp, sessionLayer(conflicting)))
       expect((yield* busy.post("/note")).status).toBe(409)
     }))

@@ -6,32 +6,13 @@
  */
 import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Option, Schema } from "effect"
-import { HttpSession, Session, SessionStore } from "effect-session"
+import { Effect, Option, Schema } from "effect"
+import { HttpSession, Session } from "effect-session"
 import { client, serve, sessionLayer } from "./utils/http.js"
+import { countingStore } from "./utils/stores.js"
 
 const Count = Session.key("count", Schema.Number)
 const Other = Session.key("other", Schema.String)
-
-/** The memory store, every call counted. */
-const countingStore = () => {
-  const calls = { load: 0, save: 0, delete: 0, deleteByUser: 0, purge: 0 }
-  const layer = Layer.scoped(
-    SessionStore.SessionStore,
-    Effect.map(SessionStore.makeMemory(), (store): SessionStore.SessionStore["Type"] => ({
-      name: store.name,
-      load: (id) => Effect.suspend(() => (calls.load++, store.load(id))),
-      save: (id, record, version) => Effect.suspend(() => (calls.save++, store.save(id, record, version))),
-      delete: (id) => Effect.suspend(() => (calls.delete++, store.delete(id))),
-      deleteByUser: (userId) => Effect.suspend(() => (calls.deleteByUser++, store.deleteByUser(userId))),
-      purge: Effect.suspend(() => (calls.purge++, store.purge))
-    }))
-  )
-  const reset = () => {
-    for (const k of Object.keys(calls) as Array<keyof typeof calls>) calls[k] = 0
-  }
-  return { calls, layer, reset }
-}
 
 const none = { load: 0, save: 0, delete: 0, deleteByUser: 0, purge: 0 }
 

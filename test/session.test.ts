@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Data, Deferred, Effect, Exit, Fiber, HashMap, Layer, Option, Redacted, Schema, TestClock } from "effect"
 import { Session, SessionError, SessionManager, SessionStore } from "effect-session"
+import { failingSaves } from "./utils/stores.js"
 
 class Boom extends Data.TaggedError("Boom")<{}> {}
 
@@ -99,13 +100,7 @@ describe("Session: commit and discard", () => {
     }).pipe(Effect.provide(open("closed"))))
 
   it.effect("a failed commit reaches the caller as a typed error and the unit is discarded", () => {
-    const failing = Layer.effect(
-      SessionStore.SessionStore,
-      Effect.map(SessionStore.makeMemory(), (store) => ({
-        ...store,
-        save: () => Effect.fail(new SessionError.SessionStoreError({ store: "failing", operation: "save" }))
-      }))
-    ).pipe(Layer.provide(Layer.scope))
+    const failing = failingSaves(new SessionError.SessionStoreError({ store: "failing", operation: "save" }))
     return Effect.gen(function*() {
       const error = yield* Effect.flip(Session.transaction(Effect.zipRight(Session.set(Count, 1), Session.Session)))
       expect(error._tag).toBe("SessionStoreError")
@@ -122,13 +117,7 @@ describe("Session: commit and discard", () => {
     }).pipe(Effect.provide(open("layer"))))
 
   it.effect("the layer form turns a failed commit into a defect, never silence", () => {
-    const failing = Layer.effect(
-      SessionStore.SessionStore,
-      Effect.map(SessionStore.makeMemory(), (store) => ({
-        ...store,
-        save: () => Effect.fail(new SessionError.SessionStoreError({ store: "failing", operation: "save" }))
-      }))
-    ).pipe(Layer.provide(Layer.scope))
+    const failing = failingSaves(new SessionError.SessionStoreError({ store: "failing", operation: "save" }))
     return Effect.gen(function*() {
       const exit = yield* Effect.exit(Session.set(Count, 1).pipe(Effect.provide(Session.layer)))
       expect(Exit.isFailure(exit)).toBe(true)
