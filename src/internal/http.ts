@@ -456,8 +456,7 @@ const handle = <E, R>(
           exit: Exit.Exit<HttpServerResponse.HttpServerResponse, E>
         ): Effect.Effect<HttpServerResponse.HttpServerResponse, E> {
           // the session was never touched (no unit loaded it, none ran inside): nothing to commit or send
-          if (Exit.isSuccess(exit) && !manager.touched() && session.unit.data === undefined) {
-            session.unit.status = "committed"
+          if (Exit.isSuccess(exit) && !manager.touched() && core.commitIfUntouched(session)) {
             return Effect.succeed(exit.value)
           }
           if (Exit.isSuccess(exit) && config.commitOn(exit.value.status)) {

@@ -902,7 +902,7 @@ const discard = (unit: UnitState) => {
 export const commit = (session: Session): Effect.Effect<void, SessionStoreError | SessionConflict> =>
   Effect.suspend(() => {
     const unit = session.unit
-    if (unit.status !== "open") return Effect.void
+    if (unit.status !== "open" || commitIfUntouched(session)) return Effect.void
     // always called where interruption is masked (transaction, middleware, layer release): the
     // continuation runs whatever the commit's end
     return Effect.flatMap(Effect.exit(session.manager.commitUnit(unit)), (exit) => {
@@ -916,6 +916,19 @@ export const commit = (session: Session): Effect.Effect<void, SessionStoreError 
       return exit
     })
   })
+
+/**
+ * Closes a unit that never read nor wrote the session as committed, at once: there is nothing to
+ * write and no lock to release. Gives whether it did.
+ *
+ * @internal
+ */
+export const commitIfUntouched = (session: Session): boolean => {
+  const unit = session.unit
+  if (unit.status !== "open" || unit.data !== undefined) return false
+  unit.status = "committed"
+  return true
+}
 
 /** @internal */
 export const rollback = (session: Session): Effect.Effect<void> =>
