@@ -23,6 +23,29 @@ const twoProcesses = Effect.gen(function*() {
 const openOn = (store: SessionStore.SessionStoreService, id: string, options?: SessionManager.SessionOptions) =>
   Session.open(id, options).pipe(Layer.provide(Layer.succeed(SessionStore.SessionStore, store)))
 
+/**
+ * A unit of session `id` that increments the counter and then holds the session (its lock) until
+ * `release` completes (never, when not given); resolves once it holds it.
+ */
+const holdSession = (
+  store: SessionStore.SessionStoreService,
+  id: string,
+  options?: SessionManager.SessionOptions,
+  release: Effect.Effect<void> = Effect.never
+) =>
+  Effect.gen(function*() {
+    const holding = yield* Deferred.make<void>()
+    const holder = yield* Effect.fork(
+      Effect.gen(function*() {
+        yield* increment
+        yield* Deferred.succeed(holding, undefined)
+        yield* release
+      }).pipe(Session.transaction, Effect.provide(openOn(store, id, options)))
+    )
+    yield* Deferred.await(holding)
+    return holder
+  })
+
 describe("one process: a lock per session", () => {
   it.effect("units of one session run one at a time; nothing is lost", () =>
     Effect.gen(function*() {
@@ -37,16 +60,8 @@ describe("one process: a lock per session", () => {
   it.effect("different sessions never wait on each other", () =>
     Effect.gen(function*() {
       const store = yield* SessionStore.makeMemory()
-      const holding = yield* Deferred.make<void>()
       const release = yield* Deferred.make<void>()
-      const holder = yield* Effect.fork(
-        Effect.gen(function*() {
-          yield* increment
-          yield* Deferred.succeed(holding, undefined)
-          yield* Deferred.await(release)
-        }).pipe(Session.transaction, Effect.provide(openOn(store, "one")))
-      )
-      yield* Deferred.await(holding)
+      const holder = yield* holdSession(store, "one", undefined, Deferred.await(release))
       // another session goes through while "one" is held
       yield* increment.pipe(Session.transaction, Effect.provide(openOn(store, "two")))
       expect(Option.isSome(yield* store.load("two"))).toBe(true)
@@ -57,15 +72,7 @@ describe("one process: a lock per session", () => {
   it.effect("a wait longer than lockTimeout ends in a typed error, not a hang", () =>
     Effect.gen(function*() {
       const store = yield* SessionStore.makeMemory()
-      const holding = yield* Deferred.make<void>()
-      const holder = yield* Effect.fork(
-        Effect.gen(function*() {
-          yield* increment
-          yield* Deferred.succeed(holding, undefined)
-          yield* Effect.never
-        }).pipe(Session.transaction, Effect.provide(openOn(store, "busy", { lockTimeout: "2 seconds" })))
-      )
-      yield* Deferred.await(holding)
+      const holder = yield* holdSession(store, "busy", { lockTimeout: "2 seconds" })
       const waiter = yield* Effect.fork(
         increment.pipe(
           Session.transaction,
@@ -84,21 +91,14 @@ describe("one process: a lock per session", () => {
   it.effect("interruption while waiting and while holding leaves no lock held", () =>
     Effect.gen(function*() {
       const store = yield* SessionStore.makeMemory()
-      const holding = yield* Deferred.make<void>()
-      const holder = yield* Effect.fork(
-        Effect.gen(function*() {
-          yield* increment
-          yield* Deferred.succeed(holding, undefined)
-          yield* Effect.never
-        }).pipe(Session.transaction, Effect.provide(openOn(store, "x")))
-      )
-      yield* Deferred.await(holding)
+      const holder = yield* holdSession(store, "x")
       const waiters = yield* Effect.forEach(
         Array.from({ length: 5 }),
         () => Effect.fork(increment.pipe(Session.transaction, Effect.provide(openOn(store, "x")))),
         { concurrency: "unbounded" }
       )
-      yield* Effect.yieldNow()
+      for (let i = 0; i < 100 && Locks.waiting(store, "x") < 5; i++) yield* Effect.yieldNow()
+      expect(Locks.waiting(store, "x")).toBe(5)
       yield* Fiber.interruptAll(waiters) // while waiting
       yield* Fiber.interrupt(holder) // while holding
       expect(Locks.size(store)).toBe(0)

@@ -97,3 +97,6 @@ export const release = (owner: LockOwner, holder: object): void => {
 
 /** How many entries a table holds (tests check that it empties). @internal */
 export const size = (store: object): number => tables.get(store)?.entries.size ?? 0
+
+/** How many units wait for the lock of `id` (tests check that a wait really queued). @internal */
+export const waiting = (store: object, id: string): number => tables.get(store)?.entries.get(id)?.waiters.length ?? 0
