@@ -107,6 +107,63 @@ describe("one process: a lock per session", () => {
       expect(Option.map(yield* store.load("x"), (r) => r.data)).toEqual(Option.some({ count: 1 }))
     }).pipe(Effect.scoped))
 
+  it.effect("a request that waited for the lock takes the snapshot its predecessor saved: no load", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory()
+      let loads = 0
+      const counted: SessionStore.SessionStoreService = {
+        ...store,
+        load: (id) => Effect.suspend(() => (loads++, store.load(id)))
+      }
+      const release = yield* Deferred.make<void>()
+      const holder = yield* holdSession(counted, "h", undefined, Deferred.await(release))
+      expect(loads).toBe(1)
+      const waiters = yield* Effect.forEach(
+        Array.from({ length: 5 }),
+        () => Effect.fork(increment.pipe(Session.transaction, Effect.provide(openOn(counted, "h")))),
+        { concurrency: "unbounded" }
+      )
+      for (let i = 0; i < 100 && Locks.waiting(counted, "h") < 5; i++) yield* Effect.yieldNow()
+      expect(Locks.waiting(counted, "h")).toBe(5)
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
+      yield* Fiber.joinAll(waiters)
+      // each waiter queued before the save it was handed: none of them loaded
+      expect(loads).toBe(1)
+      expect(Option.map(yield* store.load("h"), (r) => r.data)).toEqual(Option.some({ count: 6 }))
+      expect(Locks.size(counted)).toBe(0)
+    }).pipe(Effect.scoped))
+
+  it.effect("a snapshot read before a waiter queued is not handed to it: it loads what others wrote since", () =>
+    Effect.gen(function*() {
+      const { a, b, store } = yield* twoProcesses
+      let loads = 0
+      const counted: SessionStore.SessionStoreService = { ...a, load: (id) => (loads++, a.load(id)) }
+      yield* increment.pipe(Session.transaction, Effect.provide(openOn(counted, "s")))
+      // a reader holds the session, then a waiter queues behind it
+      const holding = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const reader = yield* Effect.fork(
+        Effect.gen(function*() {
+          yield* Session.get(Count)
+          yield* Deferred.succeed(holding, undefined)
+          yield* Deferred.await(release)
+        }).pipe(Session.transaction, Effect.provide(openOn(counted, "s")))
+      )
+      yield* Deferred.await(holding)
+      const waiter = yield* Effect.fork(increment.pipe(Session.transaction, Effect.provide(openOn(counted, "s"))))
+      for (let i = 0; i < 100 && Locks.waiting(counted, "s") < 1; i++) yield* Effect.yieldNow()
+      expect(Locks.waiting(counted, "s")).toBe(1)
+      // meanwhile another process writes the counter
+      yield* Session.set(Count, 42).pipe(Session.transaction, Effect.provide(openOn(b, "s")))
+      const before = loads
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(reader)
+      expect(yield* Fiber.join(waiter)).toBe(43)
+      expect(loads).toBe(before + 1)
+      expect(Option.map(yield* store.load("s"), (r) => r.data)).toEqual(Option.some({ count: 43 }))
+    }).pipe(Effect.scoped))
+
   it.effect("10 000 distinct sessions leave no lock entries behind", () =>
     Effect.gen(function*() {
       const store = yield* SessionStore.makeMemory()

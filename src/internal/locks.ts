@@ -10,9 +10,31 @@ import * as Effect from "effect/Effect"
  */
 export interface LockEntry {
   held: boolean
-  readonly waiters: Array<() => void>
+  readonly waiters: Array<Waiter>
   /** The manager that held it last, while the entry lived: its cached snapshot is still current. */
   lastHolder: unknown
+  /** How many waiters ever queued on this entry: a waiter's ticket is the count before it queued. */
+  tickets: number
+  /** What the last holder handed to the waiter it woke (taken by that waiter, see `takeHandoff`). */
+  handoff: Handoff | undefined
+}
+
+interface Waiter {
+  readonly resume: () => void
+  readonly ticket: number
+}
+
+/**
+ * A snapshot of the session that a holder passes to the next holder, so that a request which
+ * waited for the lock does not load what the previous one has just loaded or saved. `mark` is the
+ * entry's ticket count when the snapshot was read from or written to the store: only a waiter that
+ * was already queued then (ticket below the mark) may take it. For that waiter the snapshot was the
+ * store's state at an instant within its own wait, which is what a load would have given it at that
+ * instant; a write of another process since then is caught by the compare-and-set of its commit.
+ */
+export interface Handoff {
+  readonly value: unknown
+  readonly mark: number
 }
 
 /** The lock a unit holds, set the moment it is granted (so that no interruption can lose it). @internal */
@@ -52,7 +74,10 @@ export const acquire = <E>(
   Effect.suspend(() => {
     let entry = table.entries.get(id)
     if (entry === undefined) {
-      table.entries.set(id, entry = { held: false, waiters: [], lastHolder: table.recent.get(id)?.deref() })
+      table.entries.set(
+        id,
+        entry = { held: false, waiters: [], lastHolder: table.recent.get(id)?.deref(), tickets: 0, handoff: undefined }
+      )
     }
     const e = entry
     if (!e.held) {
@@ -62,9 +87,12 @@ export const acquire = <E>(
     }
     // only a wait pays for a timer
     const wait = Effect.async<LockEntry>((resume) => {
-      const waiter = () => {
-        owner.lock = { table, id, entry: e }
-        resume(Effect.succeed(e))
+      const waiter: Waiter = {
+        resume: () => {
+          owner.lock = { table, id, entry: e }
+          resume(Effect.succeed(e))
+        },
+        ticket: e.tickets++
       }
       e.waiters.push(waiter)
       // interrupted (or timed out) while waiting: leave the queue
@@ -76,16 +104,35 @@ export const acquire = <E>(
     return Effect.timeoutFail(wait, { duration: timeout, onTimeout })
   })
 
-/** Releases the owner's lock, if it holds one: the next waiter gets it, or the entry goes. @internal */
-export const release = (owner: LockOwner, holder: object): void => {
+/** The ticket count of the lock the owner holds (see `Handoff`), if it holds one. @internal */
+export const mark = (owner: LockOwner): number | undefined => owner.lock?.entry.tickets
+
+/** The snapshot the previous holder handed to this one, once. @internal */
+export const takeHandoff = (entry: LockEntry): Handoff | undefined => {
+  const handoff = entry.handoff
+  entry.handoff = undefined
+  return handoff
+}
+
+/**
+ * Releases the owner's lock, if it holds one: the next waiter gets it (with the holder's snapshot,
+ * if it was queued before the snapshot's mark), or the entry goes.
+ *
+ * @internal
+ */
+export const release = (owner: LockOwner, holder: object, snapshot?: unknown, snapshotMark?: number): void => {
   const lock = owner.lock
   if (lock === undefined) return
   owner.lock = undefined
   lock.entry.lastHolder = holder
   const next = lock.entry.waiters.shift()
   if (next !== undefined) {
-    next()
+    lock.entry.handoff = snapshot !== undefined && snapshotMark !== undefined && next.ticket < snapshotMark
+      ? { value: snapshot, mark: snapshotMark }
+      : undefined
+    next.resume()
   } else {
+    lock.entry.handoff = undefined
     lock.entry.held = false
     if (lock.table.entries.get(lock.id) === lock.entry) lock.table.entries.delete(lock.id)
     const recent = lock.table.recent

@@ -26,7 +26,7 @@ import { type SessionRecord, SessionStore, type SessionStoreService } from "../S
 import type { Committed, ConflictPolicy, SessionOptions } from "../SessionManager.js"
 import { generateId } from "./id.js"
 import { deepFreeze, freezeJson, type Json, JsonProblem } from "./json.js"
-import { acquire, type LockOwner, release, tableFor } from "./locks.js"
+import { acquire, type Handoff, type LockOwner, mark, release, tableFor, takeHandoff } from "./locks.js"
 import * as metrics from "./metrics.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -266,6 +266,21 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
   let saved = false
   // the cached snapshot may be behind the store (a commit of ours failed)
   let stale = false
+  // the snapshot last read from or written to the store under a unit's lock, and the lock's ticket
+  // count then: what this manager may hand to a request of the session that waits for the lock
+  // (see Handoff in locks.ts), so that the waiter does not load it again
+  let observed: Committed | undefined
+  let observedMark: number | undefined
+  const observe = (owner: LockOwner | undefined, snapshot: Committed): Committed => {
+    observed = snapshot
+    observedMark = owner === undefined ? undefined : mark(owner)
+    return snapshot
+  }
+  const adoptHandoff = (handoff: Handoff): Committed => {
+    observed = state = handoff.value as Committed
+    observedMark = handoff.mark
+    return state
+  }
 
   const expiryFor = (now: number, createdAt: number) =>
     Math.min(now + resolved.idleMillis, createdAt + resolved.absoluteMillis)
@@ -298,7 +313,7 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
     })
 
   // the first load: decides the id, whether the session is new, whether it expired
-  const firstLoad = (now: number): Effect.Effect<Committed, SessionStoreError> => {
+  const firstLoad = (now: number, owner?: LockOwner): Effect.Effect<Committed, SessionStoreError> => {
     if (presented === undefined) {
       isNew = true
       return Effect.succeed(state = fresh(now, generateId()))
@@ -332,12 +347,12 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
           state
         )
       }
-      return Effect.succeed(state = fromRecord(presented, record))
+      return Effect.succeed(state = observe(owner, fromRecord(presented, record)))
     })
   }
 
   // a later load of a stored session: someone else may have committed since
-  const reload = (current: Committed, now: number): Effect.Effect<Committed, SessionStoreError> =>
+  const reload = (current: Committed, now: number, owner: LockOwner): Effect.Effect<Committed, SessionStoreError> =>
     Effect.map(loadTraced(current.id), (found) => {
       if (Option.isNone(found) && current.version === 0) return current // still not stored
       if (Option.isNone(found) || found.value.expiresAt <= now) {
@@ -345,7 +360,7 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
         isNew = true
         return state = fresh(now, generateId())
       }
-      return state = fromRecord(current.id, found.value)
+      return state = observe(owner, fromRecord(current.id, found.value))
     })
 
   const committed: Effect.Effect<Committed, SessionStoreError> = Effect.suspend(() =>
@@ -364,13 +379,27 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
     const hadState = state !== undefined
     const lockThenLoad = (id: string) =>
       Effect.flatMap(acquire(locks, id, unit, resolved.lockTimeout, lockTimedOut), (entry) => {
-        // loaded just now, under the lock; or nobody else held the lock since we did; or a new
-        // session with a random id, which nobody else can know
-        if (!hadState || state === undefined) return committed
+        // the previous holder's snapshot, if it handed one to us (we waited for it)
+        const handoff = entry.handoff === undefined ? undefined : takeHandoff(entry)
+        if (state === undefined) {
+          return withNow((now) =>
+            handoff !== undefined && (handoff.value as Committed).expiresAt > now
+              ? Effect.succeed(adoptHandoff(handoff))
+              : firstLoad(now, unit)
+          )
+        }
+        // loaded just before, by a call outside a unit; or nobody else held the lock since we did;
+        // or a new session with a random id, which nobody else can know
         const current = state
+        if (!hadState) return Effect.succeed(current)
         if (!stale && (entry.lastHolder === self || (current.version === 0 && !adopt))) return Effect.succeed(current)
         stale = false
-        return withNow((now) => reload(current, now))
+        return withNow((now) =>
+          handoff !== undefined && (handoff.value as Committed).id === current.id &&
+            (handoff.value as Committed).expiresAt > now
+            ? Effect.succeed(adoptHandoff(handoff))
+            : reload(current, now, unit)
+        )
       })
     const id = state?.id ?? presented
     // a new session without a presented id: its random id is made first (no store call)
@@ -448,13 +477,14 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
   ): Effect.Effect<CommitOutcome, SessionStoreError | SessionConflict> => {
     // the common case in one step: a stored session whose data changed
     if (!unit.destroy && !unit.regenerate && base.version > 0 && (data !== base.data || unit.userId !== base.userId)) {
-      return saveUnderPolicy(base, data, unit.userId, now, "saved")
+      return saveUnderPolicy(unit, base, data, unit.userId, now, "saved")
     }
     return commitSlow(unit, base, data, now)
   }
 
   // a compare-and-set save of the unit's data; a conflict is merged when the policy says so
   const saveUnderPolicy = (
+    unit: UnitState,
     current: Committed,
     data: HashMap.HashMap<string, Json>,
     userId: string | undefined,
@@ -472,7 +502,7 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
         })
         : write,
       (next) => {
-        state = next
+        state = observe(unit, next)
         saved = true
         return merged ? "merged" : outcome
       }
@@ -520,14 +550,14 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
           save(current.id, current, current.data, current.userId, now, current.version)
         )
         if (touched._tag === "Right") {
-          state = touched.right
+          state = observe(unit, touched.right)
           saved = true
         } else if (touched.left._tag === "SessionStoreError") {
           return yield* touched.left
         }
         return "touched"
       }
-      return yield* saveUnderPolicy(current, data, unit.userId, now, outcome)
+      return yield* saveUnderPolicy(unit, current, data, unit.userId, now, outcome)
     })
 
   const commitUnit = (unit: UnitState): Effect.Effect<void, SessionStoreError | SessionConflict> =>
@@ -586,7 +616,12 @@ export const unsafeMakeManager = (store: SessionStoreService, options: MakeManag
     failIfExpired: Effect.flatMap(committed, () => expired === undefined ? Effect.void : Effect.fail(expired)),
     committed,
     begin,
-    end: (unit) => release(unit, self),
+    // a snapshot that is the store's (read or written under this lock, no failed commit since) goes
+    // to the next waiter
+    end: (unit) =>
+      !stale && state !== undefined && state === observed && state.version > 0 && unit.lock?.id === state.id
+        ? release(unit, self, state, observedMark)
+        : release(unit, self),
     touched: () => state !== undefined,
     outcome: () => ({
       touched: state !== undefined,
