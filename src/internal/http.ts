@@ -29,7 +29,7 @@ export interface HttpSessionService {
   readonly store: SessionStoreService
   readonly signer: Signer
   readonly transport: ResolvedTransport
-  readonly session: core.MakeManagerOptions
+  readonly session: core.ResolvedOptions
   readonly commitOn: (status: number) => boolean
   readonly onSessionError: (error: SessionStoreError | SessionConflict) => HttpServerResponse.HttpServerResponse
 }
@@ -425,11 +425,12 @@ const handle = <E, R>(
       return Effect.succeed(redirect.value)
     }
   }
-  const manager = core.unsafeMakeManager(perRequest?.store ?? config.store, {
-    ...config.session,
-    id: presented,
-    adoptUnknownId: config.transport.adoptUnknownId
-  })
+  const manager = core.unsafeMakeManagerFor(
+    perRequest?.store ?? config.store,
+    config.session,
+    presented,
+    config.transport.adoptUnknownId
+  )
   const writeBack = perRequest === undefined
     ? applyTransport(config, manager, presented)
     : (response: HttpServerResponse.HttpServerResponse) =>
@@ -441,16 +442,18 @@ const handle = <E, R>(
         // the request's services, set on the fiber for the handler and put back when it has ended,
         // whatever the end: what Effect.provideService does, without its acquire/release steps on
         // every request (the continuation below always runs: the region is uninterruptible and
-        // Effect.exit catches everything)
+        // the match catches everything). One copy of the context, not one per service.
         const outer = fiber.getFiberRef(FiberRef.currentContext)
-        const inner = Context.add(Context.add(outer, core.SessionTag, session), core.SessionManagerTag, manager)
-        return Effect.flatMap(
-          Effect.zipRight(
-            FiberRef.set(FiberRef.currentContext, inner),
-            Effect.exit(restore(app as Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>))
-          ),
-          (exit): Effect.Effect<HttpServerResponse.HttpServerResponse, E> =>
-            Effect.zipRight(FiberRef.set(FiberRef.currentContext, outer), afterHandler(exit))
+        const services = new Map(outer.unsafeMap)
+        services.set(core.SessionTag.key, session)
+        services.set(core.SessionManagerTag.key, manager)
+        const restoreContext = FiberRef.set(FiberRef.currentContext, outer)
+        return Effect.zipRight(
+          FiberRef.set(FiberRef.currentContext, Context.unsafeMake(services)),
+          Effect.matchCauseEffect(restore(app as Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>), {
+            onFailure: (cause) => Effect.zipRight(restoreContext, afterHandler(Exit.failCause(cause))),
+            onSuccess: (response) => Effect.zipRight(restoreContext, afterHandler(Exit.succeed(response)))
+          })
         )
         function afterHandler(
           exit: Exit.Exit<HttpServerResponse.HttpServerResponse, E>

@@ -220,12 +220,10 @@ export interface MakeManagerOptions extends SessionOptions {
    * names its session) or replaced by a fresh one (anything a client sent: fixation defence).
    */
   readonly adoptUnknownId?: boolean | undefined
-  /** Options resolved once (see `prepare`), so that a manager per request costs no parsing. */
-  readonly resolved?: ResolvedOptions | undefined
 }
 
-/** Resolves the options once, for many managers. @internal */
-export const prepare = (options: SessionOptions): MakeManagerOptions => ({ resolved: resolve(options) })
+/** Resolves the options once, for many managers (throws a RangeError for a wrong option). @internal */
+export const prepare = (options: SessionOptions): ResolvedOptions => resolve(options)
 
 /** @internal */
 export const newId = generateId
@@ -255,11 +253,74 @@ export const makeManager = (options: MakeManagerOptions = {}): Effect.Effect<Ses
   Effect.map(SessionStore, (store) => unsafeMakeManager(store, options))
 
 /** @internal */
-export const unsafeMakeManager = (store: SessionStoreService, options: MakeManagerOptions = {}): SessionManager => {
-  const resolved = options.resolved ?? resolve(options)
+export const unsafeMakeManager = (store: SessionStoreService, options: MakeManagerOptions = {}): SessionManager =>
+  new LazyManager(store, resolve(options), options.id, options.adoptUnknownId ?? false)
+
+/** A manager for options resolved once (see `prepare`): what the middleware makes per request. @internal */
+export const unsafeMakeManagerFor = (
+  store: SessionStoreService,
+  resolved: ResolvedOptions,
+  id: string | undefined,
+  adoptUnknownId: boolean
+): SessionManager => new LazyManager(store, resolved, id, adoptUnknownId)
+
+const untouchedOutcome: Outcome = { touched: false, id: Option.none(), saved: false, expiresAt: 0 }
+
+/**
+ * A manager that makes its state and closures on the first use: a request that never touches its
+ * session pays for this one object.
+ */
+class LazyManager implements SessionManager {
+  private inner: SessionManager | undefined = undefined
+  constructor(
+    readonly store: SessionStoreService,
+    readonly options: ResolvedOptions,
+    private readonly presented: string | undefined,
+    private readonly adopt: boolean
+  ) {}
+  private get impl(): SessionManager {
+    return this.inner ??= makeManagerNow(this.store, this.options, this.presented, this.adopt)
+  }
+  get id() {
+    return this.impl.id
+  }
+  get isNew() {
+    return this.impl.isNew
+  }
+  get expired() {
+    return this.impl.expired
+  }
+  get failIfExpired() {
+    return this.impl.failIfExpired
+  }
+  get committed() {
+    return this.impl.committed
+  }
+  outcome(): Outcome {
+    return this.inner === undefined ? untouchedOutcome : this.inner.outcome()
+  }
+  touched(): boolean {
+    return this.inner !== undefined && this.inner.touched()
+  }
+  begin(unit: UnitState) {
+    return this.impl.begin(unit)
+  }
+  end(unit: UnitState): void {
+    // a unit takes a lock only through begin, which made the inner manager
+    if (this.inner !== undefined) this.inner.end(unit)
+  }
+  commitUnit(unit: UnitState) {
+    return this.inner === undefined ? Effect.void : this.inner.commitUnit(unit)
+  }
+}
+
+const makeManagerNow = (
+  store: SessionStoreService,
+  resolved: ResolvedOptions,
+  presented: string | undefined,
+  adopt: boolean
+): SessionManager => {
   const locks = tableFor(store)
-  const presented = options.id
-  const adopt = options.adoptUnknownId ?? false
   let state: Committed | undefined
   let isNew = false
   let expired: SessionTimeout | undefined
