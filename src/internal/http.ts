@@ -386,12 +386,14 @@ const applyTransport = (
   presented: string | undefined
 ) =>
 (response: HttpServerResponse.HttpServerResponse) =>
+  // called once the request's units have ended (a continuation of the handler): one step
   config.transport.needsTime
-    ? Effect.map(
-      Effect.clockWith((clock) => clock.currentTimeMillis),
-      (now) => config.transport.write(response, manager.outcome(), presented, now)
+    ? Effect.clockWith((clock) =>
+      Effect.succeed(
+        config.transport.write(response, manager.outcome(), presented, clock.unsafeCurrentTimeMillis())
+      )
     )
-    : Effect.sync(() => config.transport.write(response, manager.outcome(), presented, 0))
+    : Effect.succeed(config.transport.write(response, manager.outcome(), presented, 0))
 
 /**
  * Runs an HTTP app with a session per request: the handler is one unit of work that commits when it
@@ -463,29 +465,29 @@ const handle = <E, R>(
             return Effect.succeed(exit.value)
           }
           if (Exit.isSuccess(exit) && config.commitOn(exit.value.status)) {
-            return Effect.flatMap(
-              Effect.either(core.commit(session)),
-              (committed) => {
-                if (committed._tag === "Right") return writeBack(exit.value)
+            return Effect.matchEffect(core.commit(session), {
+              onSuccess: () => writeBack(exit.value),
+              onFailure: (error) => {
                 // the policy may run the handler again on fresh data (its other effects must be idempotent)
-                if (committed.left._tag === "SessionConflict" && core.canRetry(manager, n)) {
+                if (error._tag === "SessionConflict" && core.canRetry(manager, n)) {
                   return restore(Effect.zipRight(core.backoff(n), attempt(n + 1)))
                 }
-                return Effect.succeed(config.onSessionError(committed.left))
+                return Effect.succeed(config.onSessionError(error))
               }
-            )
+            })
           }
           // the session store failed under the handler, which did not handle it: 503, as a commit
           const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
           if (Option.isSome(failure) && isSessionStoreError(failure.value)) {
             return Effect.as(core.rollback(session), config.onSessionError(failure.value))
           }
-          return Effect.zipRight(
+          return Effect.flatMap(
             core.rollback(session),
-            Exit.isSuccess(exit)
-              ? writeBack(exit.value)
-              // the error response is made later: add the transport's headers when it is
-              : Effect.zipRight(HttpApp.appendPreResponseHandler((_, response) => writeBack(response)), exit)
+            () =>
+              Exit.isSuccess(exit)
+                ? writeBack(exit.value)
+                // the error response is made later: add the transport's headers when it is
+                : Effect.zipRight(HttpApp.appendPreResponseHandler((_, response) => writeBack(response)), exit)
           )
         }
       })

@@ -63,6 +63,21 @@ export const tableFor = (store: object): LockTable => {
   return table
 }
 
+/** Takes the lock of `id` if nobody holds it; otherwise changes nothing. @internal */
+export const tryAcquire = (table: LockTable, id: string, owner: LockOwner): LockEntry | undefined => {
+  let entry = table.entries.get(id)
+  if (entry === undefined) {
+    table.entries.set(
+      id,
+      entry = { held: false, waiters: [], lastHolder: table.recent.get(id)?.deref(), tickets: 0, handoff: undefined }
+    )
+  }
+  if (entry.held) return undefined
+  entry.held = true
+  owner.lock = { table, id, entry }
+  return entry
+}
+
 /** @internal */
 export const acquire = <E>(
   table: LockTable,
@@ -72,19 +87,9 @@ export const acquire = <E>(
   onTimeout: () => E
 ): Effect.Effect<LockEntry, E> =>
   Effect.suspend(() => {
-    let entry = table.entries.get(id)
-    if (entry === undefined) {
-      table.entries.set(
-        id,
-        entry = { held: false, waiters: [], lastHolder: table.recent.get(id)?.deref(), tickets: 0, handoff: undefined }
-      )
-    }
-    const e = entry
-    if (!e.held) {
-      e.held = true
-      owner.lock = { table, id, entry: e }
-      return Effect.succeed(e)
-    }
+    const free = tryAcquire(table, id, owner)
+    if (free !== undefined) return Effect.succeed(free)
+    const e = table.entries.get(id)!
     // only a wait pays for a timer
     const wait = Effect.async<LockEntry>((resume) => {
       const waiter: Waiter = {

@@ -1,5 +1,7 @@
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -12,7 +14,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import type * as Tracer from "effect/Tracer"
+import * as Tracer from "effect/Tracer"
 import type { SessionService } from "../Session.js"
 import {
   type SessionConflict,
@@ -26,8 +28,9 @@ import { type SessionRecord, SessionStore, type SessionStoreService } from "../S
 import type { Committed, ConflictPolicy, SessionOptions } from "../SessionManager.js"
 import { generateId } from "./id.js"
 import { deepFreeze, freezeJson, type Json, JsonProblem } from "./json.js"
-import { acquire, type Handoff, type LockOwner, mark, release, tableFor, takeHandoff } from "./locks.js"
+import { acquire, type Handoff, type LockOwner, mark, release, tableFor, takeHandoff, tryAcquire } from "./locks.js"
 import * as metrics from "./metrics.js"
+import { syncOf } from "./syncStore.js"
 
 // ---------------------------------------------------------------------------------------------
 // keys
@@ -49,10 +52,6 @@ export const key = <A, I>(name: string, schema: Schema.Schema<A, I, never>): Ses
   name,
   schema
 })
-
-/** The time from `Clock`, in one step (`Clock.currentTimeMillis` takes two). @internal */
-export const withNow = <A, E, R>(f: (now: number) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.clockWith((clock) => f(clock.unsafeCurrentTimeMillis()))
 
 /** @internal */
 export type AnyKey = SessionKey<any, any> | string
@@ -239,6 +238,14 @@ const toData = (record: SessionRecord): HashMap.HashMap<string, Json> => {
   })
 }
 
+const toRecord = (snapshot: Committed): SessionRecord => ({
+  data: fromData(snapshot.data),
+  version: snapshot.version,
+  createdAt: snapshot.createdAt,
+  expiresAt: snapshot.expiresAt,
+  userId: snapshot.userId
+})
+
 const fromData = (data: HashMap.HashMap<string, Json>): { [key: string]: Json } => {
   const out: { [key: string]: Json } = {}
   for (const [k, v] of data) {
@@ -321,6 +328,7 @@ const makeManagerNow = (
   adopt: boolean
 ): SessionManager => {
   const locks = tableFor(store)
+  const sync = syncOf(store)
   let state: Committed | undefined
   let isNew = false
   let expired: SessionTimeout | undefined
@@ -364,57 +372,73 @@ const makeManagerNow = (
     data: toData(record)
   })
 
-  // a store load, in a span (store and whether a record was found; never the id or data)
-  const loadTraced = (id: string) =>
-    sessionSpan("effect-session.load", store.name, (spans) => {
-      const load = Effect.tapErrorTag(store.load(id), "SessionStoreError", () => Metric.increment(metrics.storeErrors))
-      return spans
-        ? Effect.tap(load, (found) => Effect.annotateCurrentSpan("session.found", Option.isSome(found)))
-        : load
-    })
+  // a store load, in a span when spans are made (store and whether a record was found; never the
+  // id or data)
+  const loadTraced = (id: string, spans: boolean) => {
+    const load = Effect.tapErrorTag(store.load(id), "SessionStoreError", () => Metric.increment(metrics.storeErrors))
+    return spans
+      ? Effect.withSpan(
+        Effect.tap(load, (found) => Effect.annotateCurrentSpan("session.found", Option.isSome(found))),
+        "effect-session.load",
+        { attributes: { "session.store": store.name } }
+      )
+      : load
+  }
 
   // the first load: decides the id, whether the session is new, whether it expired
-  const firstLoad = (now: number, owner?: LockOwner): Effect.Effect<Committed, SessionStoreError> => {
+  const firstLoad = (now: number, spans: boolean, owner?: LockOwner): Effect.Effect<Committed, SessionStoreError> => {
     if (presented === undefined) {
       isNew = true
       return Effect.succeed(state = fresh(now, generateId()))
     }
-    return Effect.flatMap(loadTraced(presented), (found) => {
-      // two first loads ran at once (direct manager calls outside units): the first one decided
-      if (state !== undefined) return Effect.succeed(state)
-      if (Option.isNone(found)) {
-        isNew = true
-        return Effect.succeed(state = fresh(now, adopt ? presented : generateId()))
-      }
-      const record = found.value
-      if (record.expiresAt <= now) {
-        expired = new SessionTimeout({
-          sessionId: Redacted.make(presented),
-          expiredAt: record.expiresAt,
-          reason: record.createdAt + resolved.absoluteMillis <= record.expiresAt ? "Absolute" : "Idle",
-          data: toData(record)
-        })
-        isNew = true
-        state = fresh(now, generateId())
-        // the expired record is reported once: the next request presenting it finds nothing
-        return Effect.as(
+    return Effect.flatMap(loadTraced(presented, spans), (found) => settleFirstLoad(presented, found, now, owner))
+  }
+
+  const settleFirstLoad = (
+    presented: string,
+    found: Option.Option<SessionRecord>,
+    now: number,
+    owner: LockOwner | undefined
+  ): Effect.Effect<Committed> => {
+    // two first loads ran at once (direct manager calls outside units): the first one decided
+    if (state !== undefined) return Effect.succeed(state)
+    if (Option.isNone(found)) {
+      isNew = true
+      return Effect.succeed(state = fresh(now, adopt ? presented : generateId()))
+    }
+    const record = found.value
+    if (record.expiresAt <= now) {
+      expired = new SessionTimeout({
+        sessionId: Redacted.make(presented),
+        expiredAt: record.expiresAt,
+        reason: record.createdAt + resolved.absoluteMillis <= record.expiresAt ? "Absolute" : "Idle",
+        data: toData(record)
+      })
+      isNew = true
+      state = fresh(now, generateId())
+      // the expired record is reported once: the next request presenting it finds nothing
+      return Effect.as(
+        Effect.zipRight(
           Effect.zipRight(
-            Effect.zipRight(
-              Metric.increment(metrics.sessionsExpired),
-              Effect.logDebug("effect-session: session expired")
-            ),
-            Effect.ignore(store.delete(presented))
+            Metric.increment(metrics.sessionsExpired),
+            Effect.logDebug("effect-session: session expired")
           ),
-          state
-        )
-      }
-      return Effect.succeed(state = observe(owner, fromRecord(presented, record)))
-    })
+          Effect.ignore(store.delete(presented))
+        ),
+        state
+      )
+    }
+    return Effect.succeed(state = observe(owner, fromRecord(presented, record)))
   }
 
   // a later load of a stored session: someone else may have committed since
-  const reload = (current: Committed, now: number, owner: LockOwner): Effect.Effect<Committed, SessionStoreError> =>
-    Effect.map(loadTraced(current.id), (found) => {
+  const reload = (
+    current: Committed,
+    now: number,
+    spans: boolean,
+    owner: LockOwner
+  ): Effect.Effect<Committed, SessionStoreError> =>
+    Effect.map(loadTraced(current.id, spans), (found) => {
       if (Option.isNone(found) && current.version === 0) return current // still not stored
       if (Option.isNone(found) || found.value.expiresAt <= now) {
         // destroyed or expired meanwhile by another request: a new session from here on
@@ -425,7 +449,9 @@ const makeManagerNow = (
     })
 
   const committed: Effect.Effect<Committed, SessionStoreError> = Effect.suspend(() =>
-    state !== undefined ? Effect.succeed(state) : withNow(firstLoad)
+    state !== undefined
+      ? Effect.succeed(state)
+      : withClockAndSpans((clock, spans) => firstLoad(clock.unsafeCurrentTimeMillis(), spans))
   )
 
   const lockTimedOut = () => (metrics.storeErrors.unsafeUpdate(1, []),
@@ -438,34 +464,63 @@ const makeManagerNow = (
   // a unit's first access: take the session's lock, then make sure the snapshot is current
   const begin = (unit: UnitState): Effect.Effect<Committed, SessionStoreError> => {
     const hadState = state !== undefined
-    const lockThenLoad = (id: string) =>
-      Effect.flatMap(acquire(locks, id, unit, resolved.lockTimeout, lockTimedOut), (entry) => {
-        // the previous holder's snapshot, if it handed one to us (we waited for it)
-        const handoff = entry.handoff === undefined ? undefined : takeHandoff(entry)
-        if (state === undefined) {
-          return withNow((now) =>
-            handoff !== undefined && (handoff.value as Committed).expiresAt > now
-              ? Effect.succeed(adoptHandoff(handoff))
-              : firstLoad(now, unit)
-          )
-        }
-        // loaded just before, by a call outside a unit; or nobody else held the lock since we did;
-        // or a new session with a random id, which nobody else can know
-        const current = state
-        if (!hadState) return Effect.succeed(current)
-        if (!stale && (entry.lastHolder === self || (current.version === 0 && !adopt))) return Effect.succeed(current)
-        stale = false
-        return withNow((now) =>
-          handoff !== undefined && (handoff.value as Committed).id === current.id &&
-            (handoff.value as Committed).expiresAt > now
-            ? Effect.succeed(adoptHandoff(handoff))
-            : reload(current, now, unit)
-        )
-      })
     const id = state?.id ?? presented
     // a new session without a presented id: its random id is made first (no store call)
-    return id === undefined ? Effect.flatMap(committed, (s) => lockThenLoad(s.id)) : lockThenLoad(id)
+    if (id === undefined) return Effect.flatMap(committed, (s) => lockThenLoad(unit, s.id, false))
+    if (sync !== undefined && !hadState) {
+      // a synchronous store, a free lock, no spans: the first load in this one step
+      return withClockAndSpans((clock, spans) =>
+        !spans && tryAcquire(locks, id, unit) !== undefined
+          ? settleFirstLoad(id, sync.load(id), clock.unsafeCurrentTimeMillis(), unit)
+          : lockThenLoad(unit, id, hadState)
+      )
+    }
+    return lockThenLoad(unit, id, hadState)
   }
+
+  const lockThenLoad = (unit: UnitState, id: string, hadState: boolean): Effect.Effect<Committed, SessionStoreError> =>
+    Effect.flatMap(acquire(locks, id, unit, resolved.lockTimeout, lockTimedOut), (entry) => {
+      // the previous holder's snapshot, if it handed one to us (we waited for it)
+      const handoff = entry.handoff === undefined ? undefined : takeHandoff(entry)
+      if (state === undefined) {
+        return withClockAndSpans((clock, spans) => {
+          const now = clock.unsafeCurrentTimeMillis()
+          return handoff !== undefined && (handoff.value as Committed).expiresAt > now
+            ? Effect.succeed(adoptHandoff(handoff))
+            : firstLoad(now, spans, unit)
+        })
+      }
+      // loaded just before, by a call outside a unit; or nobody else held the lock since we did;
+      // or a new session with a random id, which nobody else can know
+      const current = state
+      if (!hadState) return Effect.succeed(current)
+      if (!stale && (entry.lastHolder === self || (current.version === 0 && !adopt))) return Effect.succeed(current)
+      stale = false
+      return withClockAndSpans((clock, spans) => {
+        const now = clock.unsafeCurrentTimeMillis()
+        return handoff !== undefined && (handoff.value as Committed).id === current.id &&
+            (handoff.value as Committed).expiresAt > now
+          ? Effect.succeed(adoptHandoff(handoff))
+          : reload(current, now, spans, unit)
+      })
+    })
+
+  // the snapshot a save writes: the next version, the idle deadline moved
+  const nextSnapshot = (
+    id: string,
+    base: Committed,
+    data: HashMap.HashMap<string, Json>,
+    userId: string | undefined,
+    now: number,
+    expectedVersion: number
+  ): Committed => ({
+    id,
+    version: expectedVersion + 1,
+    createdAt: base.createdAt,
+    expiresAt: expiryFor(now, base.createdAt),
+    userId,
+    data
+  })
 
   const save = (
     id: string,
@@ -475,24 +530,8 @@ const makeManagerNow = (
     now: number,
     expectedVersion: number
   ) => {
-    const next: Committed = {
-      id,
-      version: expectedVersion + 1,
-      createdAt: base.createdAt,
-      expiresAt: expiryFor(now, base.createdAt),
-      userId,
-      data
-    }
-    return Effect.as(
-      store.save(id, {
-        data: fromData(data),
-        version: next.version,
-        createdAt: next.createdAt,
-        expiresAt: next.expiresAt,
-        userId
-      }, expectedVersion),
-      next
-    )
+    const next = nextSnapshot(id, base, data, userId, now, expectedVersion)
+    return Effect.as(store.save(id, toRecord(next), expectedVersion), next)
   }
 
   // three-way merge by key against the snapshot the unit started from
@@ -626,45 +665,60 @@ const makeManagerNow = (
       const base = unit.base
       const data = unit.data
       if (base === undefined || data === undefined) return Effect.void // never touched
-      return withNow((start) => {
+      return withClockAndSpans((clock, spans) => {
+        const start = clock.unsafeCurrentTimeMillis()
         // nothing to write (read-only, no deadline to move): no span, no metric, no store call
         if (!unit.destroy && !unit.regenerate && data === base.data && unit.userId === base.userId) {
           if (base.version === 0) return Effect.void
           const moved = expiryFor(start, base.createdAt) - base.expiresAt
           if (moved < resolved.touchMillis || moved <= 0) return Effect.void
         }
-        return sessionSpan("effect-session.commit", store.name, (spans) =>
-          commitBody(unit, base, data, start).pipe(
-            Effect.matchCauseEffect({
-              onSuccess: (outcome) =>
-                outcome === "unchanged" ? Effect.void : withNow((end) =>
-                  Effect.zipRight(
-                    spans ? Effect.annotateCurrentSpan("session.outcome", outcome) : Effect.void,
-                    // the metrics of a commit in one step: this is on every writing request's path
-                    Effect.sync(() => metrics.recordCommit(outcome, end - start))
+        // a synchronous store, no spans, the common case (a stored session whose data changed): the
+        // save in this one step; a conflict goes the general way below, which settles it by policy
+        if (
+          sync !== undefined && !spans && !unit.destroy && !unit.regenerate && base.version > 0 &&
+          (data !== base.data || unit.userId !== base.userId)
+        ) {
+          const next = nextSnapshot(base.id, base, data, unit.userId, start, base.version)
+          if (sync.save(base.id, toRecord(next), base.version, start) === undefined) {
+            state = observe(unit, next)
+            saved = true
+            metrics.recordCommit("saved", clock.unsafeCurrentTimeMillis() - start)
+            return Effect.void
+          }
+        }
+        const body = commitBody(unit, base, data, start).pipe(
+          Effect.matchCauseEffect({
+            onSuccess: (outcome) => {
+              if (outcome === "unchanged") return Effect.void
+              // the metrics of a commit in one step: this is on every writing request's path
+              metrics.recordCommit(outcome, clock.unsafeCurrentTimeMillis() - start)
+              return spans ? Effect.annotateCurrentSpan("session.outcome", outcome) : Effect.void
+            },
+            onFailure: (cause) => {
+              stale = true
+              const failure = Cause.failureOption(cause)
+              const tag = Option.isSome(failure) ? failure.value._tag : "defect"
+              return Effect.zipRight(
+                Effect.all([
+                  spans
+                    ? Effect.annotateCurrentSpan("session.outcome", tag === "SessionConflict" ? "conflict" : "error")
+                    : Effect.void,
+                  tag === "SessionConflict"
+                    ? Metric.increment(Metric.tagged(metrics.conflicts, "resolution", "failed"))
+                    : Metric.increment(metrics.storeErrors),
+                  Effect.logDebug(`effect-session: commit failed (${tag})`).pipe(
+                    Effect.annotateLogs("session.store", store.name)
                   )
-                ),
-              onFailure: (cause) => {
-                stale = true
-                const failure = Cause.failureOption(cause)
-                const tag = Option.isSome(failure) ? failure.value._tag : "defect"
-                return Effect.zipRight(
-                  Effect.all([
-                    spans
-                      ? Effect.annotateCurrentSpan("session.outcome", tag === "SessionConflict" ? "conflict" : "error")
-                      : Effect.void,
-                    tag === "SessionConflict"
-                      ? Metric.increment(Metric.tagged(metrics.conflicts, "resolution", "failed"))
-                      : Metric.increment(metrics.storeErrors),
-                    Effect.logDebug(`effect-session: commit failed (${tag})`).pipe(
-                      Effect.annotateLogs("session.store", store.name)
-                    )
-                  ], { discard: true }),
-                  Effect.failCause(cause)
-                )
-              }
-            })
-          ))
+                ], { discard: true }),
+                Effect.failCause(cause)
+              )
+            }
+          })
+        )
+        return spans
+          ? Effect.withSpan(body, "effect-session.commit", { attributes: { "session.store": store.name } })
+          : body
       })
     })
 
@@ -699,16 +753,18 @@ const makeManagerNow = (
 // tracer of its own (e.g. @effect/opentelemetry), so that the default path stays short
 let builtInTracer: Tracer.Tracer | undefined
 
-const sessionSpan = <A, E, R>(
-  name: string,
-  storeName: string,
-  make: (spans: boolean) => Effect.Effect<A, E, R>
+/**
+ * The fiber's clock, and whether spans are made (an app installed a tracer), read from its default
+ * services in one step. @internal
+ */
+const withClockAndSpans = <A, E, R>(
+  f: (clock: Clock.Clock, spans: boolean) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> =>
-  Effect.tracerWith((tracer) => {
-    builtInTracer ??= Effect.runSync(Effect.tracer)
-    return tracer === builtInTracer
-      ? make(false)
-      : Effect.withSpan(make(true), name, { attributes: { "session.store": storeName } })
+  Effect.withFiberRuntime((fiber) => {
+    const services = fiber.getFiberRef(DefaultServices.currentServices)
+    const tracer = Context.get(services, Tracer.Tracer)
+    builtInTracer ??= Context.get(DefaultServices.liveServices, Tracer.Tracer)
+    return f(Context.get(services, Clock.Clock), tracer !== builtInTracer)
   })
 
 const changedKeys = (
@@ -1001,15 +1057,18 @@ export const commit = (session: Session): Effect.Effect<void, SessionStoreError 
     if (unit.status !== "open" || commitIfUntouched(session)) return Effect.void
     // always called where interruption is masked (transaction, middleware, layer release): the
     // continuation runs whatever the commit's end
-    return Effect.flatMap(Effect.exit(session.manager.commitUnit(unit)), (exit) => {
-      session.manager.end(unit)
-      if (Exit.isSuccess(exit)) {
+    return Effect.matchCauseEffect(session.manager.commitUnit(unit), {
+      onSuccess: () => {
+        session.manager.end(unit)
         unit.status = "committed"
         invalidateFrom(unit, 0)
-      } else {
+        return Effect.void
+      },
+      onFailure: (cause) => {
+        session.manager.end(unit)
         discard(unit)
+        return Effect.failCause(cause)
       }
-      return exit
     })
   })
 
