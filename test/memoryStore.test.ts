@@ -23,6 +23,54 @@ describe("memory store", () => {
       expect(Option.isSome(yield* store.load("d"))).toBe(true)
     }))
 
+  it.scoped("evicts in write order over the whole store, however the sessions are spread inside it", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory({ maxEntries: 100 })
+      const ids = Array.from({ length: 100 }, (_, i) => `session-${i}`)
+      for (const id of ids) yield* store.save(id, record(1_000_000), 0)
+      // rewrite every third one, newest first: the write order is now the others, then these backwards
+      const rewritten = ids.filter((_, i) => i % 3 === 0).reverse()
+      for (const id of rewritten) yield* store.save(id, { ...record(1_000_000), version: 2 }, 1)
+      const writeOrder = [...ids.filter((_, i) => i % 3 !== 0), ...rewritten]
+      // 40 new sessions evict the 40 least recently written, and only those
+      for (let i = 0; i < 40; i++) yield* store.save(`new-${i}`, record(1_000_000), 0)
+      expect(store.size()).toBe(100)
+      const kept: Array<string> = []
+      for (const id of writeOrder) if (Option.isSome(yield* store.load(id))) kept.push(id)
+      expect(kept).toEqual(writeOrder.slice(40))
+    }))
+
+  it.scoped("a sweep removes every expired session of a large store, and their users' index entries", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory({ sweepInterval: "1 day", retainExpired: "0 millis" })
+      // more than one chunk of the sweep (it gives the event loop a turn between chunks)
+      for (let i = 0; i < 5000; i++) {
+        yield* store.save(`s${i}`, { ...record(i % 2 === 0 ? 1000 : 10_000_000), userId: `u${i % 10}` }, 0)
+      }
+      yield* TestClock.adjust("1 minute")
+      expect(yield* store.sweep).toBe(2500)
+      expect(store.size()).toBe(2500)
+      expect(yield* store.load("s0")).toEqual(Option.none())
+      expect(Option.isSome(yield* store.load("s1"))).toBe(true)
+      // even users had only expired sessions: nothing left to log out
+      expect(yield* store.deleteByUser("u0")).toBe(0)
+      expect(yield* store.deleteByUser("u1")).toBe(500)
+      expect(store.size()).toBe(2000)
+    }))
+
+  it.scoped("a write removes the oldest expired sessions of its part of the store, between sweeps", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory({ sweepInterval: "1 day", retainExpired: "0 millis" })
+      for (let i = 0; i < 1000; i++) yield* store.save(`old${i}`, record(1000), 0)
+      yield* TestClock.adjust("1 minute")
+      for (let i = 0; i < 1000; i++) yield* store.save(`new${i}`, record(10_000_000), 0)
+      // each write removes up to two expired ones, from the part of the store it goes to
+      const left = store.size() - 1000
+      expect(left).toBeLessThan(100)
+      expect(yield* store.sweep).toBe(left)
+      expect(store.size()).toBe(1000)
+    }))
+
   it.scoped("sweeps expired sessions on one schedule, after keeping them for retainExpired", () =>
     Effect.gen(function*() {
       const store = yield* SessionStore.makeMemory({ sweepInterval: "1 minute", retainExpired: "10 minutes" })
