@@ -200,6 +200,23 @@ describe("HttpSession middleware", () => {
       expect(cookie).toContain("Priority=High")
     }))
 
+  it.scopedLive("a persistent cookie is sent again with a fresh Max-Age when a request saves, not when it reads", () =>
+    Effect.gen(function*() {
+      const http = client(
+        yield* serve(
+          noteApp,
+          HttpSession.layer({ secrets: [Redacted32], idleTimeout: "10 minutes", cookie: { persistent: true } }).pipe(
+            Layer.provideMerge(SessionStore.layerMemory())
+          )
+        )
+      )
+      expect((yield* http.post("/note")).setCookies).toHaveLength(1)
+      const saved = (yield* http.post("/note")).setCookies
+      expect(saved).toHaveLength(1)
+      expect(saved[0]).toContain("Max-Age=600")
+      expect((yield* http.get("/note")).setCookies).toEqual([])
+    }))
+
   it.scopedLive("a forged, garbled or oversized cookie gives a fresh session without asking the store", () =>
     Effect.gen(function*() {
       const { calls, layer } = countingStore()

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, TestClock } from "effect"
 import { SessionStore } from "effect-session"
+import { syncOf } from "../src/internal/syncStore.js"
 
 const record = (expiresAt: number, data: Record<string, unknown> = { count: 1 }): SessionStore.SessionRecord => ({
   data,
@@ -113,4 +114,20 @@ describe("memory store", () => {
       expect(conflict._tag).toBe("SessionConflict")
       expect(Option.getOrThrow(yield* store.load("x")).data).toEqual({ n: 1 })
     }))
+})
+
+describe("memory store: the synchronous path the manager takes", () => {
+  it.effect("the store offers it; a wrapper made by spreading the store does not inherit it", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory()
+      const sync = syncOf(store)
+      expect(sync).toBeDefined()
+      expect(syncOf({ ...store })).toBeUndefined()
+      // the same data through both doors
+      expect(sync!.save("a", { data: { n: 1 }, version: 1, createdAt: 0, expiresAt: 10_000 }, 0, 0)).toBeUndefined()
+      expect(Option.map(yield* store.load("a"), (r) => r.data)).toEqual(Option.some({ n: 1 }))
+      const conflict = sync!.save("a", { data: { n: 2 }, version: 1, createdAt: 0, expiresAt: 10_000 }, 0, 0)
+      expect(conflict?._tag).toBe("SessionConflict")
+      expect(Option.map(sync!.load("a"), (r) => r.data)).toEqual(Option.some({ n: 1 }))
+    }).pipe(Effect.scoped))
 })

@@ -8,6 +8,7 @@ import type * as Scope from "effect/Scope"
 import { SessionConflict } from "../SessionError.js"
 import type { MemoryStoreOptions, SessionRecord, SessionStoreService } from "../SessionStore.js"
 import { memoryStoreDefaults, SessionStore } from "../SessionStore.js"
+import { withSync } from "./syncStore.js"
 
 /** Compact form of one stored session: the data as one JSON string. @internal */
 class Entry {
@@ -207,7 +208,8 @@ export const makeMemory = (
 
     yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(sweepInterval)).pipe(Effect.delay(sweepInterval)))
 
-    return {
+    // the manager calls loadNow / saveNow directly on the hot path (see syncStore.ts)
+    return withSync({
       name: "memory",
       load,
       save,
@@ -223,7 +225,7 @@ export const makeMemory = (
       purge: sweep,
       size: () => size,
       sweep
-    }
+    }, { load: loadNow, save: saveNow })
   })
 
 /** @internal */
