@@ -6,8 +6,8 @@
  */
 import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option, Schema } from "effect"
-import { HttpSession, Session } from "effect-session"
+import { Effect, Layer, Option, Schema } from "effect"
+import { HttpSession, Session, SessionStore } from "effect-session"
 import { client, serve, sessionLayer } from "./utils/http.js"
 import { countingStore } from "./utils/stores.js"
 
@@ -114,5 +114,28 @@ describe("store round trips per request", () => {
       expect((yield* http.get("/read")).body).toBe(String(rounds + 1))
       // per round: untouched 0 + read 1 + read-write 2; and the last read
       expect(store.calls).toEqual({ ...none, load: 2 * rounds + 1, save: rounds })
+    }))
+})
+
+describe("store round trips of a workflow (Session.open)", () => {
+  const increment = Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1).pipe(Session.transaction)
+
+  it.scoped("units in a row load once; a unit after another manager's commit loads again", () =>
+    Effect.gen(function*() {
+      const store = countingStore()
+      const storeService = yield* Effect.provide(SessionStore.SessionStore, store.layer)
+      const open = (id: string) =>
+        Session.open(id).pipe(Layer.provide(Layer.succeed(SessionStore.SessionStore, storeService)))
+      const mine = yield* Layer.build(open("flow"))
+      const theirs = yield* Layer.build(open("flow"))
+
+      for (let i = 0; i < 3; i++) yield* Effect.provide(increment, mine)
+      // the first unit found nothing to load; the next two knew nobody held the session since
+      expect(store.calls).toEqual({ ...none, load: 1, save: 3 })
+
+      store.reset()
+      expect(yield* Effect.provide(increment, theirs)).toBe(4) // another manager: it loads
+      expect(yield* Effect.provide(increment, mine)).toBe(5) // and so must we now
+      expect(store.calls).toEqual({ ...none, load: 2, save: 2 })
     }))
 })

@@ -10,7 +10,6 @@ import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
 // the option types are the public ones: one definition, documented there
 import type { CookieOptions, Options, SealedOptions } from "../HttpSession.js"
 import { SessionConflict, SessionStoreError, type SessionStoreOperation } from "../SessionError.js"
@@ -103,8 +102,7 @@ export const readCookie = (header: string | undefined, name: string, max = MAX_T
   return undefined
 }
 
-const stored = (outcome: core.Outcome): string | undefined =>
-  Option.isSome(outcome.id) ? Redacted.value(outcome.id.value) : undefined
+const stored = (outcome: core.Outcome): string | undefined => outcome.storedId
 
 /**
  * The session cookie of a transport: its name, attributes (checked once, at start-up) and the two

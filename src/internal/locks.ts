@@ -11,8 +11,11 @@ import * as Effect from "effect/Effect"
 export interface LockEntry {
   held: boolean
   readonly waiters: Array<Waiter>
-  /** The manager that held it last, while the entry lived: its cached snapshot is still current. */
-  lastHolder: unknown
+  /**
+   * The number of the last release of this lock (see `LockTable.releases`), 0 when unknown: a
+   * manager whose own last release has this number knows that nobody held the lock since.
+   */
+  lastRelease: number
   /** How many waiters ever queued on this entry: a waiter's ticket is the count before it queued. */
   tickets: number
   /** What the last holder handed to the waiter it woke (taken by that waiter, see `takeHandoff`). */
@@ -45,13 +48,15 @@ export interface LockOwner {
 /** @internal */
 export interface LockTable {
   readonly entries: Map<string, LockEntry>
+  /** How many releases the table has seen: every release gets the next number. */
+  releases: number
   /**
-   * Who held each recently released lock (weakly, at most RECENT ids): a manager that runs several
-   * units in a row knows its snapshot is still current without asking the store again.
+   * The number of the last release of each recently released lock (at most RECENT ids): a manager
+   * that runs several units in a row knows that its snapshot is still current without asking the
+   * store again. Numbers, not references to managers: nothing is kept alive, nothing for the GC.
    */
-  readonly recent: Map<string, WeakRef<object>>
+  readonly recent: Map<string, number>
 }
-
 const RECENT = 1024
 
 const tables = new WeakMap<object, LockTable>()
@@ -59,7 +64,7 @@ const tables = new WeakMap<object, LockTable>()
 /** One lock table per store instance: everything that shares a store in this process shares locks. @internal */
 export const tableFor = (store: object): LockTable => {
   let table = tables.get(store)
-  if (table === undefined) tables.set(store, table = { entries: new Map(), recent: new Map() })
+  if (table === undefined) tables.set(store, table = { entries: new Map(), releases: 0, recent: new Map() })
   return table
 }
 
@@ -69,7 +74,7 @@ export const tryAcquire = (table: LockTable, id: string, owner: LockOwner): Lock
   if (entry === undefined) {
     table.entries.set(
       id,
-      entry = { held: false, waiters: [], lastHolder: table.recent.get(id)?.deref(), tickets: 0, handoff: undefined }
+      entry = { held: false, waiters: [], lastRelease: table.recent.get(id) ?? 0, tickets: 0, handoff: undefined }
     )
   }
   if (entry.held) return undefined
@@ -121,15 +126,17 @@ export const takeHandoff = (entry: LockEntry): Handoff | undefined => {
 
 /**
  * Releases the owner's lock, if it holds one: the next waiter gets it (with the holder's snapshot,
- * if it was queued before the snapshot's mark), or the entry goes.
+ * if it was queued before the snapshot's mark), or the entry goes. Gives the release's number (0
+ * when the owner held no lock).
  *
  * @internal
  */
-export const release = (owner: LockOwner, holder: object, snapshot?: unknown, snapshotMark?: number): void => {
+export const release = (owner: LockOwner, snapshot?: unknown, snapshotMark?: number): number => {
   const lock = owner.lock
-  if (lock === undefined) return
+  if (lock === undefined) return 0
   owner.lock = undefined
-  lock.entry.lastHolder = holder
+  const number = ++lock.table.releases
+  lock.entry.lastRelease = number
   const next = lock.entry.waiters.shift()
   if (next !== undefined) {
     lock.entry.handoff = snapshot !== undefined && snapshotMark !== undefined && next.ticket < snapshotMark
@@ -142,9 +149,10 @@ export const release = (owner: LockOwner, holder: object, snapshot?: unknown, sn
     if (lock.table.entries.get(lock.id) === lock.entry) lock.table.entries.delete(lock.id)
     const recent = lock.table.recent
     recent.delete(lock.id)
-    recent.set(lock.id, new WeakRef(holder))
+    recent.set(lock.id, number)
     if (recent.size > RECENT) recent.delete(recent.keys().next().value!)
   }
+  return number
 }
 
 /** How many entries a table holds (tests check that it empties). @internal */

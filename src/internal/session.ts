@@ -25,7 +25,7 @@ import {
 } from "../SessionError.js"
 import { type SessionRecord, SessionStore, type SessionStoreService } from "../SessionStore.js"
 // the option and state types are the public ones: one definition, documented there
-import type { Committed, ConflictPolicy, SessionOptions } from "../SessionManager.js"
+import type { Committed, ConflictPolicy, Outcome as PublicOutcome, SessionOptions } from "../SessionManager.js"
 import { generateId } from "./id.js"
 import { deepFreeze, freezeJson, type Json, JsonProblem } from "./json.js"
 import { acquire, type Handoff, type LockOwner, mark, release, tableFor, takeHandoff, tryAcquire } from "./locks.js"
@@ -176,16 +176,23 @@ const resolve = (options: SessionOptions = {}): ResolvedOptions => {
 // the manager: one session across units of work
 // ---------------------------------------------------------------------------------------------
 
-/** What a transport needs to know after the request. @internal */
-export interface Outcome {
-  /** The session was loaded (or created) during the request. */
-  readonly touched: boolean
-  /** The id under which the session is stored now, if it is stored. */
-  readonly id: Option.Option<Redacted.Redacted<string>>
-  /** The session was saved during the request (its id or its expiry may have changed). */
-  readonly saved: boolean
-  /** The expiry of the session (epoch milliseconds). */
-  readonly expiresAt: number
+/**
+ * What a transport needs to know after the request: the public `Outcome`, whose redacted id is
+ * made only when asked for, and the plain id for the transports of this package.
+ *
+ * @internal
+ */
+export class Outcome implements PublicOutcome {
+  constructor(
+    readonly touched: boolean,
+    /** The id under which the session is stored now, if it is stored. */
+    readonly storedId: string | undefined,
+    readonly saved: boolean,
+    readonly expiresAt: number
+  ) {}
+  get id(): Option.Option<Redacted.Redacted<string>> {
+    return this.storedId === undefined ? Option.none() : Option.some(Redacted.make(this.storedId))
+  }
 }
 
 /** @internal */
@@ -271,7 +278,7 @@ export const unsafeMakeManagerFor = (
   adoptUnknownId: boolean
 ): SessionManager => new LazyManager(store, resolved, id, adoptUnknownId)
 
-const untouchedOutcome: Outcome = { touched: false, id: Option.none(), saved: false, expiresAt: 0 }
+const untouchedOutcome = new Outcome(false, undefined, false, 0)
 
 /**
  * A manager that makes its state and closures on the first use: a request that never touches its
@@ -339,6 +346,8 @@ const makeManagerNow = (
   // count then: what this manager may hand to a request of the session that waits for the lock
   // (see Handoff in locks.ts), so that the waiter does not load it again
   let observed: Committed | undefined
+  // the number of this manager's last release of the session's lock (0: none; see locks.ts)
+  let released = 0
   let observedMark: number | undefined
   const observe = (owner: LockOwner | undefined, snapshot: Committed): Committed => {
     observed = snapshot
@@ -494,7 +503,9 @@ const makeManagerNow = (
       // or a new session with a random id, which nobody else can know
       const current = state
       if (!hadState) return Effect.succeed(current)
-      if (!stale && (entry.lastHolder === self || (current.version === 0 && !adopt))) return Effect.succeed(current)
+      if (!stale && ((released !== 0 && entry.lastRelease === released) || (current.version === 0 && !adopt))) {
+        return Effect.succeed(current)
+      }
       stale = false
       return withClockAndSpans((clock, spans) => {
         const now = clock.unsafeCurrentTimeMillis()
@@ -733,17 +744,21 @@ const makeManagerNow = (
     begin,
     // a snapshot that is the store's (read or written under this lock, no failed commit since) goes
     // to the next waiter
-    end: (unit) =>
-      !stale && state !== undefined && state === observed && state.version > 0 && unit.lock?.id === state.id
-        ? release(unit, self, state, observedMark)
-        : release(unit, self),
+    end: (unit) => {
+      const number = !stale && state !== undefined && state === observed && state.version > 0 &&
+          unit.lock?.id === state.id
+        ? release(unit, state, observedMark)
+        : release(unit)
+      if (number !== 0) released = number
+    },
     touched: () => state !== undefined,
-    outcome: () => ({
-      touched: state !== undefined,
-      id: state !== undefined && state.version > 0 ? Option.some(Redacted.make(state.id)) : Option.none(),
-      saved,
-      expiresAt: state?.expiresAt ?? 0
-    }),
+    outcome: () =>
+      new Outcome(
+        state !== undefined,
+        state !== undefined && state.version > 0 ? state.id : undefined,
+        saved,
+        state?.expiresAt ?? 0
+      ),
     commitUnit
   }
   return self
