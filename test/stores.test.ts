@@ -15,6 +15,7 @@ import {
   Effect,
   Either,
   Exit,
+  FastCheck as fc,
   Layer,
   Option,
   Redacted,
@@ -27,7 +28,7 @@ import * as CookieStore from "effect-session/SessionStore/Cookie"
 import * as FileStore from "effect-session/SessionStore/FileSystem"
 import * as RedisStore from "effect-session/SessionStore/Redis"
 import * as SqlStore from "effect-session/SessionStore/Sql"
-import { Redis } from "ioredis"
+import { Cluster, Redis } from "ioredis"
 import { createHash } from "node:crypto"
 import * as NodeFs from "node:fs"
 import { conformance } from "./conformance.js"
@@ -46,12 +47,47 @@ import {
   testStores,
   TestTable
 } from "./storeLayers.js"
+import { redisServer } from "./utils/servers.js"
 
 // ---------------------------------------------------------------------------------------------
 // the conformance suite, once per store
 // ---------------------------------------------------------------------------------------------
 
 for (const { layer, name, options } of testStores) conformance(name, layer, options)
+
+// ---------------------------------------------------------------------------------------------
+// the stored record format (every store but memory keeps records as this text)
+// ---------------------------------------------------------------------------------------------
+
+describe("stored record format", () => {
+  it("encodeRecord writes exactly JSON.stringify of { v: 1, version, createdAt, expiresAt, userId?, data }", () => {
+    const time = fc.oneof(fc.nat(), fc.maxSafeNat(), fc.double())
+    fc.assert(
+      fc.property(
+        fc.record({
+          data: fc.dictionary(fc.string(), fc.jsonValue()),
+          version: time,
+          createdAt: time,
+          expiresAt: time,
+          userId: fc.option(fc.string({ unit: "binary" }), { nil: undefined })
+        }),
+        (record) => {
+          const { createdAt, data, expiresAt, userId, version } = record
+          const expected = JSON.stringify({
+            v: 1,
+            version,
+            createdAt,
+            expiresAt,
+            ...(userId === undefined ? {} : { userId }),
+            data
+          })
+          expect(SessionStore.encodeRecord(record)).toBe(expected)
+        }
+      ),
+      { numRuns: 2000 }
+    )
+  })
+})
 
 // ---------------------------------------------------------------------------------------------
 // file system store
@@ -357,6 +393,57 @@ describe("redis store", () => {
       yield* store.delete("x")
       // the app's client is the app's: the store's scope does not close it
       expect(client.status).toBe("ready")
+    }).pipe(Effect.scoped))
+
+  for (
+    const [name, connection] of [["server", { url: REDIS_URL }], ["cluster", { nodes: REDIS_CLUSTER_NODES }]] as const
+  ) {
+    it.effect(`${name}: scripts the server lost (SCRIPT FLUSH, a restart) are sent again in full`, () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore.SessionStore
+        const { client } = yield* TestRedis
+        const flush = Effect.promise(() =>
+          client instanceof Cluster
+            ? Promise.all(client.nodes("master").map((node) => node.script("FLUSH")))
+            : client.script("FLUSH")
+        )
+        yield* store.save("s", yield* now0({ n: 1 }, 1), 0)
+        yield* flush
+        yield* store.save("s", yield* now0({ n: 2 }, 2, { userId: "bob" }), 1)
+        expect(Option.getOrThrow(yield* store.load("s"))).toMatchObject({ data: { n: 2 }, version: 2, userId: "bob" })
+        // the compare-and-set still holds: NOSCRIPT means the script did not run, and it runs once
+        yield* flush
+        const conflict = yield* Effect.flip(store.save("s", yield* now0({ n: 3 }, 2), 1))
+        expect(conflict._tag).toBe("SessionConflict")
+        expect(Option.getOrThrow(yield* store.load("s")).version).toBe(2)
+        yield* flush
+        expect(yield* store.deleteByUser("bob")).toBe(1)
+        expect(Option.isNone(yield* store.load("s"))).toBe(true)
+      }).pipe(Effect.provide(redisLayer(connection))))
+  }
+
+  it.live("a server that stops answering fails each call with SessionStoreError after the timeout; it recovers", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.acquireRelease(
+        Effect.promise(redisServer),
+        (server) =>
+          Effect.promise(() => {
+            const pid = server.pid()
+            if (pid !== undefined) process.kill(pid, "SIGCONT")
+            return server.dispose()
+          })
+      )
+      const store = yield* RedisStore.make({ url: `redis://127.0.0.1:${server.port}`, timeout: "300 millis" })
+      yield* store.save("x", yield* now0({ n: 1 }, 1), 0)
+      process.kill(server.pid()!, "SIGSTOP")
+      const load = yield* Effect.flip(store.load("x"))
+      expect(load).toBeInstanceOf(SessionStoreError)
+      expect(load.message).toBe("Session store \"redis\" failed on load")
+      const save = yield* Effect.flip(store.save("x", yield* now0({ n: 2 }, 2), 1))
+      expect(save._tag).toBe("SessionStoreError")
+      process.kill(server.pid()!, "SIGCONT")
+      // the same connection answers again (replies to the abandoned commands are matched and dropped)
+      expect(Either.isRight(yield* Effect.either(store.load("x")))).toBe(true)
     }).pipe(Effect.scoped))
 
   it.effect("layerStoreConfig reads a url or cluster nodes from Config", () =>

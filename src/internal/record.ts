@@ -7,16 +7,23 @@ export const FORMAT = 1
 /** @internal */
 export type RecordMigration = (stored: { readonly [key: string]: unknown }) => SessionRecord | undefined
 
-/** @internal */
-export const encodeRecord = (record: SessionRecord): string =>
-  JSON.stringify({
-    v: FORMAT,
-    version: record.version,
-    createdAt: record.createdAt,
-    expiresAt: record.expiresAt,
-    ...(record.userId === undefined ? {} : { userId: record.userId }),
-    data: record.data
-  })
+// a number as JSON.stringify writes it (null when not finite)
+const jsonNumber = (n: number): string => Number.isFinite(n) ? String(n) : "null"
+
+/**
+ * The record as JSON: `{"v":1,"version":…,"createdAt":…,"expiresAt":…,"userId":…,"data":…}` (no
+ * `userId` when unbound), the same text as `JSON.stringify` of that object, written without making it.
+ *
+ * @internal
+ */
+export const encodeRecord = (record: SessionRecord): string => {
+  const data: string | undefined = JSON.stringify(record.data)
+  return `{"v":${FORMAT},"version":${jsonNumber(record.version)},"createdAt":${
+    jsonNumber(record.createdAt)
+  },"expiresAt":${jsonNumber(record.expiresAt)}${
+    record.userId === undefined ? "" : `,"userId":${JSON.stringify(record.userId)}`
+  }${data === undefined ? "" : `,"data":${data}`}}`
+}
 
 const isPlainObject = (u: unknown): u is { readonly [key: string]: unknown } =>
   typeof u === "object" && u !== null && !Array.isArray(u)
