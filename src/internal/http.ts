@@ -463,7 +463,7 @@ const handle = <E, R>(
             return Effect.succeed(exit.value)
           }
           if (Exit.isSuccess(exit) && config.commitOn(exit.value.status)) {
-            return Effect.matchEffect(core.commit(session), {
+            return Effect.matchEffect(core.commitNow(session), {
               onSuccess: () => writeBack(exit.value),
               onFailure: (error) => {
                 // the policy may run the handler again on fresh data (its other effects must be idempotent)

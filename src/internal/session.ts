@@ -671,67 +671,67 @@ const makeManagerNow = (
       return yield* saveUnderPolicy(unit, current, data, unit.userId, now, outcome)
     })
 
-  const commitUnit = (unit: UnitState): Effect.Effect<void, SessionStoreError | SessionConflict> =>
-    Effect.suspend(() => {
-      const base = unit.base
-      const data = unit.data
-      if (base === undefined || data === undefined) return Effect.void // never touched
-      return withClockAndSpans((clock, spans) => {
-        const start = clock.unsafeCurrentTimeMillis()
-        // nothing to write (read-only, no deadline to move): no span, no metric, no store call
-        if (!unit.destroy && !unit.regenerate && data === base.data && unit.userId === base.userId) {
-          if (base.version === 0) return Effect.void
-          const moved = expiryFor(start, base.createdAt) - base.expiresAt
-          if (moved < resolved.touchMillis || moved <= 0) return Effect.void
+  // called when the unit ends (inside commit's suspension): the effect is made then, not before
+  const commitUnit = (unit: UnitState): Effect.Effect<void, SessionStoreError | SessionConflict> => {
+    const base = unit.base
+    const data = unit.data
+    if (base === undefined || data === undefined) return Effect.void // never touched
+    return withClockAndSpans((clock, spans) => {
+      const start = clock.unsafeCurrentTimeMillis()
+      // nothing to write (read-only, no deadline to move): no span, no metric, no store call
+      if (!unit.destroy && !unit.regenerate && data === base.data && unit.userId === base.userId) {
+        if (base.version === 0) return Effect.void
+        const moved = expiryFor(start, base.createdAt) - base.expiresAt
+        if (moved < resolved.touchMillis || moved <= 0) return Effect.void
+      }
+      // a synchronous store, no spans, the common case (a stored session whose data changed): the
+      // save in this one step; a conflict goes the general way below, which settles it by policy
+      if (
+        sync !== undefined && !spans && !unit.destroy && !unit.regenerate && base.version > 0 &&
+        (data !== base.data || unit.userId !== base.userId)
+      ) {
+        const next = nextSnapshot(base.id, base, data, unit.userId, start, base.version)
+        if (sync.save(base.id, toRecord(next), base.version, start) === undefined) {
+          state = observe(unit, next)
+          saved = true
+          metrics.recordCommit("saved", clock.unsafeCurrentTimeMillis() - start)
+          return Effect.void
         }
-        // a synchronous store, no spans, the common case (a stored session whose data changed): the
-        // save in this one step; a conflict goes the general way below, which settles it by policy
-        if (
-          sync !== undefined && !spans && !unit.destroy && !unit.regenerate && base.version > 0 &&
-          (data !== base.data || unit.userId !== base.userId)
-        ) {
-          const next = nextSnapshot(base.id, base, data, unit.userId, start, base.version)
-          if (sync.save(base.id, toRecord(next), base.version, start) === undefined) {
-            state = observe(unit, next)
-            saved = true
-            metrics.recordCommit("saved", clock.unsafeCurrentTimeMillis() - start)
-            return Effect.void
+      }
+      const body = commitBody(unit, base, data, start).pipe(
+        Effect.matchCauseEffect({
+          onSuccess: (outcome) => {
+            if (outcome === "unchanged") return Effect.void
+            // the metrics of a commit in one step: this is on every writing request's path
+            metrics.recordCommit(outcome, clock.unsafeCurrentTimeMillis() - start)
+            return spans ? Effect.annotateCurrentSpan("session.outcome", outcome) : Effect.void
+          },
+          onFailure: (cause) => {
+            stale = true
+            const failure = Cause.failureOption(cause)
+            const tag = Option.isSome(failure) ? failure.value._tag : "defect"
+            return Effect.zipRight(
+              Effect.all([
+                spans
+                  ? Effect.annotateCurrentSpan("session.outcome", tag === "SessionConflict" ? "conflict" : "error")
+                  : Effect.void,
+                tag === "SessionConflict"
+                  ? Metric.increment(Metric.tagged(metrics.conflicts, "resolution", "failed"))
+                  : Metric.increment(metrics.storeErrors),
+                Effect.logDebug(`effect-session: commit failed (${tag})`).pipe(
+                  Effect.annotateLogs("session.store", store.name)
+                )
+              ], { discard: true }),
+              Effect.failCause(cause)
+            )
           }
-        }
-        const body = commitBody(unit, base, data, start).pipe(
-          Effect.matchCauseEffect({
-            onSuccess: (outcome) => {
-              if (outcome === "unchanged") return Effect.void
-              // the metrics of a commit in one step: this is on every writing request's path
-              metrics.recordCommit(outcome, clock.unsafeCurrentTimeMillis() - start)
-              return spans ? Effect.annotateCurrentSpan("session.outcome", outcome) : Effect.void
-            },
-            onFailure: (cause) => {
-              stale = true
-              const failure = Cause.failureOption(cause)
-              const tag = Option.isSome(failure) ? failure.value._tag : "defect"
-              return Effect.zipRight(
-                Effect.all([
-                  spans
-                    ? Effect.annotateCurrentSpan("session.outcome", tag === "SessionConflict" ? "conflict" : "error")
-                    : Effect.void,
-                  tag === "SessionConflict"
-                    ? Metric.increment(Metric.tagged(metrics.conflicts, "resolution", "failed"))
-                    : Metric.increment(metrics.storeErrors),
-                  Effect.logDebug(`effect-session: commit failed (${tag})`).pipe(
-                    Effect.annotateLogs("session.store", store.name)
-                  )
-                ], { discard: true }),
-                Effect.failCause(cause)
-              )
-            }
-          })
-        )
-        return spans
-          ? Effect.withSpan(body, "effect-session.commit", { attributes: { "session.store": store.name } })
-          : body
-      })
+        })
+      )
+      return spans
+        ? Effect.withSpan(body, "effect-session.commit", { attributes: { "session.store": store.name } })
+        : body
     })
+  }
 
   const self: SessionManager = {
     store,
@@ -1067,25 +1067,31 @@ const discard = (unit: UnitState) => {
 
 /** @internal */
 export const commit = (session: Session): Effect.Effect<void, SessionStoreError | SessionConflict> =>
-  Effect.suspend(() => {
-    const unit = session.unit
-    if (unit.status !== "open" || commitIfUntouched(session)) return Effect.void
-    // always called where interruption is masked (transaction, middleware, layer release): the
-    // continuation runs whatever the commit's end
-    return Effect.matchCauseEffect(session.manager.commitUnit(unit), {
-      onSuccess: () => {
-        session.manager.end(unit)
-        unit.status = "committed"
-        invalidateFrom(unit, 0)
-        return Effect.void
-      },
-      onFailure: (cause) => {
-        session.manager.end(unit)
-        discard(unit)
-        return Effect.failCause(cause)
-      }
-    })
+  Effect.suspend(() => commitNow(session))
+
+/**
+ * The commit, made now: for callers that run when the unit ends (a continuation of its effect),
+ * which need no suspension. @internal
+ */
+export const commitNow = (session: Session): Effect.Effect<void, SessionStoreError | SessionConflict> => {
+  const unit = session.unit
+  if (unit.status !== "open" || commitIfUntouched(session)) return Effect.void
+  // always called where interruption is masked (transaction, middleware, layer release): the
+  // continuation runs whatever the commit's end
+  return Effect.matchCauseEffect(session.manager.commitUnit(unit), {
+    onSuccess: () => {
+      session.manager.end(unit)
+      unit.status = "committed"
+      invalidateFrom(unit, 0)
+      return Effect.void
+    },
+    onFailure: (cause) => {
+      session.manager.end(unit)
+      discard(unit)
+      return Effect.failCause(cause)
+    }
   })
+}
 
 /**
  * Closes a unit that never read nor wrote the session as committed, at once: there is nothing to
