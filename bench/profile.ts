@@ -8,7 +8,9 @@
  * difference between the two shows what the session layer costs and where.
  *
  * Profiles go to .tmp/bench-profiles/ (open them in Chrome DevTools); the summary to
- * bench/results/profile.md. Flags: `--duration=S` (default 10), `--config=memory|sqlite|redis`.
+ * bench/results/profile[-<config>][-100].md. Flags: `--duration=S` (default 10),
+ * `--config=memory|sqlite|redis`, `--sessions=1|100` (one session cookie on every connection, as a
+ * browser; or the cookies of 100 sessions in turn, as many clients).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -23,6 +25,12 @@ const OUT = path.join(ROOT, ".tmp", "bench-profiles")
 const flag = (name: string) => process.argv.slice(2).find((a) => a.startsWith(`--${name}=`))?.split("=")[1]
 const duration = Number(flag("duration") ?? 10)
 const sessionConfig = flag("config") ?? "memory"
+// 1: one session cookie on every connection (a browser); 100: the cookies of 100 sessions in turn
+const sessionCount = Number(flag("sessions") ?? 1)
+if (sessionCount !== 1 && sessionCount !== 100) throw new Error("--sessions must be 1 or 100")
+const resultName = `profile${sessionConfig === "memory" ? "" : `-${sessionConfig}`}${
+  sessionCount === 100 ? "-100" : ""
+}`
 const has = (bin: string) => spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0
 const pin = has("taskset") && os.availableParallelism() >= 2
 const pinned = (core: number, cmd: string, args: ReadonlyArray<string>): [string, Array<string>] =>
@@ -92,12 +100,19 @@ const profileOne = async (target: Target, env: NodeJS.ProcessEnv) => {
     child.once("exit", (code) => reject(new Error(`server exited with ${code}`)))
   })
   const url = `http://127.0.0.1:${port}`
-  let cookie = `session=${"A".repeat(43)}.${"B".repeat(43)}`
-  if (target.session) {
+  const cookies: Array<string> = []
+  for (let i = 0; i < (target.session ? sessionCount : 1); i++) {
+    if (!target.session) {
+      cookies.push(`session=${"A".repeat(43)}.${"B".repeat(43)}`)
+      continue
+    }
     const first = await fetch(`${url}/counter`, { method: "POST" })
     await first.text()
-    cookie = first.headers.getSetCookie()[0]!.split(";")[0]!
+    cookies.push(first.headers.getSetCookie()[0]!.split(";")[0]!)
   }
+  // wrk.lua sends the cookies of this file in turn (one per request)
+  const cookieFile = path.join(OUT, `${target.name}.cookies`)
+  writeFileSync(cookieFile, cookies.join("\n") + "\n")
   const wrk = (seconds: number) => {
     const [c, a] = pinned(1, "wrk", [
       "-t1",
@@ -106,10 +121,11 @@ const profileOne = async (target: Target, env: NodeJS.ProcessEnv) => {
       "-s",
       path.join(ROOT, "bench", "wrk.lua"),
       "-H",
-      `Cookie: ${cookie}`,
+      `Cookie: ${cookies[0]}`,
       `${url}${target.path}`,
       "--",
-      target.method
+      target.method,
+      cookieFile
     ])
     return run(c, a)
   }
@@ -214,7 +230,8 @@ const main = async () => {
   }
   log(
     `# CPU profile of the counter route (npx tsx bench/profile.ts${
-      sessionConfig === "memory" ? "" : ` --config=${sessionConfig}`
+      (sessionConfig === "memory" ? "" : ` --config=${sessionConfig}`) +
+      (sessionCount === 1 ? "" : ` --sessions=${sessionCount}`)
     })`
   )
   log()
@@ -284,7 +301,7 @@ const main = async () => {
   log(`Profiles: ${runs.map((r) => path.relative(ROOT, r.file)).join(", ")}`)
   mkdirSync(path.join(ROOT, "bench", "results"), { recursive: true })
   writeFileSync(
-    path.join(ROOT, "bench", "results", sessionConfig === "memory" ? "profile.md" : `profile-${sessionConfig}.md`),
+    path.join(ROOT, "bench", "results", `${resultName}.md`),
     lines.join("\n") + "\n"
   )
 }

@@ -336,6 +336,18 @@ describe("Session: expiry", () => {
       }).pipe(Effect.provide(Session.open("idle", options)))
     }).pipe(Effect.provide(memory)))
 
+  it.effect("idle: a unit whose first step reads an expired session sees a fresh one; the expiry is told after", () =>
+    Effect.gen(function*() {
+      yield* Session.transaction(Session.set(Count, 7)).pipe(Effect.provide(Session.open("idle-first", options)))
+      yield* TestClock.adjust("31 minutes")
+      yield* Effect.gen(function*() {
+        // the first access of this manager is a unit's read (not Session.expired)
+        expect(yield* Session.transaction(Session.get(Count))).toEqual(Option.none())
+        const expired = yield* Session.expired
+        expect(Option.map(expired, (t) => t.reason)).toEqual(Option.some("Idle"))
+      }).pipe(Effect.provide(Session.open("idle-first", options)))
+    }).pipe(Effect.provide(memory)))
+
   it.effect("idle: every save moves the idle deadline", () =>
     Effect.gen(function*() {
       for (let i = 0; i < 5; i++) {

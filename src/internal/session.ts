@@ -208,7 +208,10 @@ export interface SessionManager {
   /** Whether the session was loaded (or created) at all: false for a request that never touched it. */
   readonly touched: () => boolean
   /** A unit's first access: the session's lock, and a current snapshot. */
-  readonly begin: (unit: UnitState) => Effect.Effect<Committed, SessionStoreError>
+  readonly begin: <A, E>(
+    unit: UnitState,
+    k: (committed: Committed) => Effect.Effect<A, E>
+  ) => Effect.Effect<A, E | SessionStoreError>
   /** A unit ended: its lock goes to the next request of the session. */
   readonly end: (unit: UnitState) => void
   readonly commitUnit: (unit: UnitState) => Effect.Effect<void, SessionStoreError | SessionConflict>
@@ -316,8 +319,8 @@ class LazyManager implements SessionManager {
   touched(): boolean {
     return this.inner !== undefined && this.inner.touched()
   }
-  begin(unit: UnitState) {
-    return this.impl.begin(unit)
+  begin<A, E>(unit: UnitState, k: (committed: Committed) => Effect.Effect<A, E>) {
+    return this.impl.begin(unit, k)
   }
   end(unit: UnitState): void {
     // a unit takes a lock only through begin, which made the inner manager
@@ -470,21 +473,29 @@ const makeManagerNow = (
       detail: "timed out waiting for another request of the same session"
     }))
 
-  // a unit's first access: take the session's lock, then make sure the snapshot is current
-  const begin = (unit: UnitState): Effect.Effect<Committed, SessionStoreError> => {
+  // a unit's first access: take the session's lock, make sure the snapshot is current, go on with k
+  const begin = <A, E>(
+    unit: UnitState,
+    k: (committed: Committed) => Effect.Effect<A, E>
+  ): Effect.Effect<A, E | SessionStoreError> => {
     const hadState = state !== undefined
     const id = state?.id ?? presented
     // a new session without a presented id: its random id is made first (no store call)
-    if (id === undefined) return Effect.flatMap(committed, (s) => lockThenLoad(unit, s.id, false))
+    if (id === undefined) return Effect.flatMap(Effect.flatMap(committed, (s) => lockThenLoad(unit, s.id, false)), k)
     if (sync !== undefined && !hadState) {
       // a synchronous store, a free lock, no spans: the first load in this one step
-      return withClockAndSpans((clock, spans) =>
-        !spans && tryAcquire(locks, id, unit) !== undefined
-          ? settleFirstLoad(id, sync.load(id), clock.unsafeCurrentTimeMillis(), unit)
-          : lockThenLoad(unit, id, hadState)
-      )
+      return withClockAndSpans((clock, spans) => {
+        if (spans || tryAcquire(locks, id, unit) === undefined) return Effect.flatMap(lockThenLoad(unit, id, false), k)
+        const now = clock.unsafeCurrentTimeMillis()
+        const found = sync.load(id)
+        // the common case (a stored session, still valid) at once; the others as settleFirstLoad says
+        if (state === undefined && Option.isSome(found) && found.value.expiresAt > now) {
+          return k(state = observe(unit, fromRecord(id, found.value)))
+        }
+        return Effect.flatMap(settleFirstLoad(id, found, now, unit), k)
+      })
     }
-    return lockThenLoad(unit, id, hadState)
+    return Effect.flatMap(lockThenLoad(unit, id, hadState), k)
   }
 
   const lockThenLoad = (unit: UnitState, id: string, hadState: boolean): Effect.Effect<Committed, SessionStoreError> =>
@@ -875,28 +886,45 @@ class Unit implements Session {
   // the data of the unit: loaded from the manager's last committed snapshot on first access
   // (suspended: an effect made while the unit is open and run after it closed must see it closed)
   private get data(): Effect.Effect<HashMap.HashMap<string, Json>, SessionStoreError> {
-    return Effect.suspend(() => this.loadData())
+    return this.withData(Effect.succeed)
   }
 
-  private loadData(): Effect.Effect<HashMap.HashMap<string, Json>, SessionStoreError> {
+  // f on the unit's data, loaded on first access; one step when it is loaded
+  private withData<A, E>(
+    f: (data: HashMap.HashMap<string, Json>) => Effect.Effect<A, E>
+  ): Effect.Effect<A, E | SessionStoreError> {
+    return Effect.suspend(() => this.useData(f))
+  }
+
+  private withWritable<A, E>(
+    f: (data: HashMap.HashMap<string, Json>) => Effect.Effect<A, E>
+  ): Effect.Effect<A, E | SessionStoreError | SessionStateError> {
+    return Effect.suspend((): Effect.Effect<A, E | SessionStoreError | SessionStateError> =>
+      this.unit.status === "open" ? this.useData(f) : Effect.fail(writeNotAllowed())
+    )
+  }
+
+  private useData<A, E>(
+    f: (data: HashMap.HashMap<string, Json>) => Effect.Effect<A, E>
+  ): Effect.Effect<A, E | SessionStoreError> {
     const unit = this.unit
-    if (unit.data !== undefined) return Effect.succeed(unit.data)
+    if (unit.data !== undefined) return f(unit.data)
     // a closed unit that never read anything shows the last committed data, without a lock
     if (unit.status !== "open") {
-      return Effect.map(this.manager.committed, (committed) => unit.data ?? (unit.data = committed.data))
+      return Effect.flatMap(this.manager.committed, (committed) => f(unit.data ?? (unit.data = committed.data)))
     }
-    return Effect.map(this.manager.begin(unit), (committed) => {
-      if (unit.data !== undefined) return unit.data
-      unit.base = committed
-      unit.userId = committed.userId
-      return unit.data = committed.data
+    return this.manager.begin(unit, (committed) => {
+      if (unit.data === undefined) {
+        unit.base = committed
+        unit.userId = committed.userId
+        unit.data = committed.data
+      }
+      return f(unit.data)
     })
   }
 
   private get writable(): Effect.Effect<HashMap.HashMap<string, Json>, SessionStoreError | SessionStateError> {
-    return Effect.suspend((): Effect.Effect<HashMap.HashMap<string, Json>, SessionStoreError | SessionStateError> =>
-      this.unit.status === "open" ? this.loadData() : Effect.fail(writeNotAllowed())
-    )
+    return this.withWritable(Effect.succeed)
   }
 
   private write(f: (data: HashMap.HashMap<string, Json>) => HashMap.HashMap<string, Json>) {
@@ -909,7 +937,7 @@ class Unit implements Session {
 
   // every operation is one step on the loaded data: no effect per decode or encode
   get<K extends AnyKey>(k: K): Effect.Effect<Option.Option<ValueOf<K>>, ReadError<K> | SessionStoreError> {
-    return Effect.flatMap(this.data, (d) => {
+    return this.withData((d) => {
       const stored = HashMap.get(d, keyName(k))
       if (Option.isNone(stored)) return Effect.succeed(Option.none())
       const value = decodeSync(k, stored.value)
@@ -944,7 +972,7 @@ class Unit implements Session {
     k: K,
     value: InputOf<K>
   ): Effect.Effect<void, SessionDataError | SessionStateError | SessionStoreError> {
-    return Effect.flatMap(this.writable, (d) => {
+    return this.withWritable((d) => {
       const json = encodeSync(k, value)
       if (json instanceof SessionDataError) return Effect.fail(json)
       this.unit.data = HashMap.set(d, keyName(k), json)
@@ -956,7 +984,7 @@ class Unit implements Session {
     k: K,
     f: (current: Option.Option<ValueOf<K>>) => InputOf<K>
   ): Effect.Effect<ValueOf<K>, SessionDataError | SessionStateError | SessionStoreError> {
-    return Effect.flatMap(this.writable, (d): Effect.Effect<ValueOf<K>, SessionDataError> => {
+    return this.withWritable((d): Effect.Effect<ValueOf<K>, SessionDataError> => {
       const name = keyName(k)
       const stored = HashMap.get(d, name)
       let current: Option.Option<ValueOf<K>> = Option.none()
