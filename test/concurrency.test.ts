@@ -134,6 +134,29 @@ describe("one process: a lock per session", () => {
       expect(Locks.size(counted)).toBe(0)
     }).pipe(Effect.scoped))
 
+  it.effect("a handed snapshot that expired meanwhile is not taken: the waiter loads, is told, starts afresh", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory()
+      const options = { absoluteTimeout: "2 seconds", lockTimeout: "10 seconds" } as const
+      const release = yield* Deferred.make<void>()
+      const holder = yield* holdSession(store, "old", options, Deferred.await(release))
+      const waiter = yield* Effect.fork(
+        Effect.gen(function*() {
+          const count = yield* increment.pipe(Session.transaction)
+          return { count, expired: yield* Session.expired }
+        }).pipe(Effect.provide(openOn(store, "old", options)))
+      )
+      for (let i = 0; i < 100 && Locks.waiting(store, "old") < 1; i++) yield* Effect.yieldNow()
+      expect(Locks.waiting(store, "old")).toBe(1)
+      // the holder commits after the session's absolute deadline: what it hands over has expired
+      yield* TestClock.adjust("3 seconds")
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
+      const { count, expired } = yield* Fiber.join(waiter)
+      expect(count).toBe(1)
+      expect(Option.map(expired, (t) => t.reason)).toEqual(Option.some("Absolute"))
+    }).pipe(Effect.scoped))
+
   it.effect("a snapshot read before a waiter queued is not handed to it: it loads what others wrote since", () =>
     Effect.gen(function*() {
       const { a, b, store } = yield* twoProcesses

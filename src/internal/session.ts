@@ -357,10 +357,15 @@ const makeManagerNow = (
     observedMark = owner === undefined ? undefined : mark(owner)
     return snapshot
   }
-  const adoptHandoff = (handoff: Handoff): Committed => {
-    observed = state = handoff.value as Committed
+  // the snapshot handed to a unit that waited, taken as the current state if it is of this
+  // session and still valid
+  const adoptHandoff = (handoff: Handoff | undefined, id: string, now: number): Committed | undefined => {
+    if (handoff === undefined) return undefined
+    const snapshot = handoff.value as Committed
+    if (snapshot.id !== id || snapshot.expiresAt <= now) return undefined
+    observed = state = snapshot
     observedMark = handoff.mark
-    return state
+    return snapshot
   }
 
   const expiryFor = (now: number, createdAt: number) =>
@@ -505,9 +510,8 @@ const makeManagerNow = (
       if (state === undefined) {
         return withClockAndSpans((clock, spans) => {
           const now = clock.unsafeCurrentTimeMillis()
-          return handoff !== undefined && (handoff.value as Committed).expiresAt > now
-            ? Effect.succeed(adoptHandoff(handoff))
-            : firstLoad(now, spans, unit)
+          const adopted = adoptHandoff(handoff, id, now)
+          return adopted !== undefined ? Effect.succeed(adopted) : firstLoad(now, spans, unit)
         })
       }
       // loaded just before, by a call outside a unit; or nobody else held the lock since we did;
@@ -520,10 +524,8 @@ const makeManagerNow = (
       stale = false
       return withClockAndSpans((clock, spans) => {
         const now = clock.unsafeCurrentTimeMillis()
-        return handoff !== undefined && (handoff.value as Committed).id === current.id &&
-            (handoff.value as Committed).expiresAt > now
-          ? Effect.succeed(adoptHandoff(handoff))
-          : reload(current, now, spans, unit)
+        const adopted = adoptHandoff(handoff, current.id, now)
+        return adopted !== undefined ? Effect.succeed(adopted) : reload(current, now, spans, unit)
       })
     })
 
