@@ -123,6 +123,13 @@ describe("memory store: the synchronous path the manager takes", () => {
       const sync = syncOf(store)
       expect(sync).toBeDefined()
       expect(syncOf({ ...store })).toBeUndefined()
+      // a wrapper that passes the mark on but intercepts the operations does not get it either
+      const proxied = new Proxy(store, {
+        get: (target, key, receiver) =>
+          key === "load" ? (id: string) => target.load(id) : Reflect.get(target, key, receiver)
+      })
+      expect(syncOf(proxied)).toBeUndefined()
+      expect(syncOf(new Proxy(store, {}))).toBe(sync)
       // the same data through both doors
       expect(sync!.save("a", { data: { n: 1 }, version: 1, createdAt: 0, expiresAt: 10_000 }, 0, 0)).toBeUndefined()
       expect(Option.map(yield* store.load("a"), (r) => r.data)).toEqual(Option.some({ n: 1 }))

@@ -21,6 +21,13 @@ export interface SyncStore {
 
 const SyncStoreId: unique symbol = Symbol.for("effect-session/SyncStore")
 
+interface Marked {
+  readonly sync: SyncStore
+  /** The effects the synchronous operations stand for. */
+  readonly load: SessionStoreService["load"]
+  readonly save: SessionStoreService["save"]
+}
+
 /**
  * Marks `store` as having synchronous operations. Not enumerable: a wrapper made by spreading the
  * store (`{ ...store, load: ... }`, a timeout, a counter) does not copy it, so that the manager goes
@@ -29,8 +36,16 @@ const SyncStoreId: unique symbol = Symbol.for("effect-session/SyncStore")
  * @internal
  */
 export const withSync = <S extends SessionStoreService>(store: S, sync: SyncStore): S =>
-  Object.defineProperty(store, SyncStoreId, { value: sync, enumerable: false })
+  Object.defineProperty(store, SyncStoreId, {
+    value: { sync, load: store.load, save: store.save } satisfies Marked,
+    enumerable: false
+  })
 
-/** @internal */
-export const syncOf = (store: SessionStoreService): SyncStore | undefined =>
-  (store as { readonly [SyncStoreId]?: SyncStore })[SyncStoreId]
+/**
+ * The synchronous operations of `store`, if it has them and its `load` and `save` are still the
+ * ones they stand for (not a wrapper that passes the mark on, such as a Proxy). @internal
+ */
+export const syncOf = (store: SessionStoreService): SyncStore | undefined => {
+  const marked = (store as { readonly [SyncStoreId]?: Marked })[SyncStoreId]
+  return marked !== undefined && marked.load === store.load && marked.save === store.save ? marked.sync : undefined
+}
