@@ -88,6 +88,33 @@ describe("one process: a lock per session", () => {
       expect(Locks.size(store)).toBe(0)
     }).pipe(Effect.scoped))
 
+  // the live clock's path of the wait (a plain timer, no fiber): the test waits for the library's
+  // 20 ms timer, not for a sleep of its own
+  it.live("under the live clock too: a wait longer than lockTimeout is a typed error; a wait within it is served", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory()
+      const options = { lockTimeout: "20 millis" } as const
+      const release = yield* Deferred.make<void>()
+      const holder = yield* holdSession(store, "live", options, Deferred.await(release))
+      const error = yield* increment.pipe(
+        Session.transaction,
+        Effect.provide(openOn(store, "live", options)),
+        Effect.flip
+      )
+      expect(error._tag).toBe("SessionStoreError")
+      if (error._tag === "SessionStoreError") expect(error.operation).toBe("lock")
+      expect(Locks.waiting(store, "live")).toBe(0)
+      // a waiter that gets the lock in time is not failed by its timer later
+      const waiter = yield* Effect.fork(
+        increment.pipe(Session.transaction, Effect.provide(openOn(store, "live", { lockTimeout: "5 seconds" })))
+      )
+      for (let i = 0; i < 100 && Locks.waiting(store, "live") < 1; i++) yield* Effect.yieldNow()
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
+      expect(yield* Fiber.join(waiter)).toBe(2)
+      expect(Locks.size(store)).toBe(0)
+    }).pipe(Effect.scoped))
+
   it.effect("interruption while waiting and while holding leaves no lock held", () =>
     Effect.gen(function*() {
       const store = yield* SessionStore.makeMemory()

@@ -1,5 +1,6 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { schedule } from "./timer.js"
 
 /**
  * In-process locks, one per session id: requests of one session are serialised for the span of
@@ -96,22 +97,37 @@ export const acquire = <E>(
     if (free !== undefined) return Effect.succeed(free)
     const e = table.entries.get(id)!
     // only a wait pays for a timer
-    const wait = Effect.async<LockEntry>((resume) => {
-      const waiter: Waiter = {
-        resume: () => {
-          owner.lock = { table, id, entry: e }
-          resume(Effect.succeed(e))
-        },
-        ticket: e.tickets++
-      }
-      e.waiters.push(waiter)
-      // interrupted (or timed out) while waiting: leave the queue
-      return Effect.sync(() => {
-        const i = e.waiters.indexOf(waiter)
-        if (i >= 0) e.waiters.splice(i, 1)
+    return Effect.clockWith((clock) =>
+      Effect.async<LockEntry, E>((resume) => {
+        let settled = false
+        const waiter: Waiter = {
+          resume: () => {
+            settled = true
+            cancel()
+            owner.lock = { table, id, entry: e }
+            resume(Effect.succeed(e))
+          },
+          ticket: e.tickets++
+        }
+        const leave = () => {
+          const i = e.waiters.indexOf(waiter)
+          if (i >= 0) e.waiters.splice(i, 1)
+        }
+        e.waiters.push(waiter)
+        const cancel = schedule(clock, timeout, () => {
+          if (settled) return
+          settled = true
+          leave()
+          resume(Effect.fail(onTimeout()))
+        })
+        // interrupted while waiting: leave the queue
+        return Effect.sync(() => {
+          settled = true
+          cancel()
+          leave()
+        })
       })
-    })
-    return Effect.timeoutFail(wait, { duration: timeout, onTimeout })
+    )
   })
 
 /** The ticket count of the lock the owner holds (see `Handoff`), if it holds one. @internal */
