@@ -749,10 +749,19 @@ const makeManagerNow = (
   const self: SessionManager = {
     store,
     options: resolved,
-    id: Effect.map(committed, (s) => Redacted.make(s.id)),
-    isNew: Effect.map(committed, () => isNew),
-    expired: Effect.map(committed, () => Option.fromNullable(expired)),
-    failIfExpired: Effect.flatMap(committed, () => expired === undefined ? Effect.void : Effect.fail(expired)),
+    // made when asked for: most requests never ask
+    get id() {
+      return Effect.map(committed, (s) => Redacted.make(s.id))
+    },
+    get isNew() {
+      return Effect.map(committed, () => isNew)
+    },
+    get expired() {
+      return Effect.map(committed, () => Option.fromNullable(expired))
+    },
+    get failIfExpired() {
+      return Effect.flatMap(committed, () => expired === undefined ? Effect.void : Effect.fail(expired))
+    },
     committed,
     begin,
     // a snapshot that is the store's (read or written under this lock, no failed commit since) goes
