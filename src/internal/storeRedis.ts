@@ -84,9 +84,10 @@ return 0
 const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.startsWith("NOSCRIPT")
 
 /**
- * Coalesces the commands of one event-loop turn into one write: the first command of a turn corks
- * the connection (every ready node's, on a cluster) and a `setImmediate` uncorks it, so that the
- * commands of concurrent requests leave together, in one `writev`. ioredis's `enableAutoPipelining`
+ * Coalesces the commands of one event-loop turn into one write: a command sent while others are in
+ * flight corks the connection (every ready node's, on a cluster) and a `setImmediate` uncorks it,
+ * so that the commands of concurrent requests leave together, in one `writev`; a command alone on
+ * the wire leaves at once (waiting for the turn would only add latency). ioredis's `enableAutoPipelining`
  * batches at the same moment, but through a Pipeline object per batch and an extra promise, callback
  * and `process.nextTick` per command: in the counter benchmark (100 sessions, 10 connections) that
  * cost more CPU than the writes it saved, and without any batching (a write per command) the CPU is
@@ -204,6 +205,8 @@ export const make = (
     const client = yield* makeClient(options)
     // a client of the app's is used as it is; the store's own clients get their writes coalesced
     const cork = options.client === undefined ? makeCork(client) : undefined
+    // commands sent and not answered yet
+    let inFlight = 0
 
     // One command as an Effect: `reply` applied to its reply (in the promise's callback, one Effect
     // less per call), or a SessionStoreError. A script is sent as EVALSHA and, when the server does
@@ -226,22 +229,34 @@ export const make = (
           }
           resume(next)
         }
-        try {
-          cork?.()
-          send().then(
-            succeed,
-            retry === undefined ? fail : (error) => {
-              if (!isNoScript(error)) return fail(error)
-              try {
-                retry().then(succeed, fail)
-              } catch (cause) {
-                fail(cause)
-              }
-            }
-          )
-        } catch (cause) {
+        // a command that answers is no longer in flight
+        const answered = (a: A) => {
+          inFlight--
+          succeed(a)
+        }
+        const failed = (cause: unknown) => {
+          inFlight--
           fail(cause)
         }
+        const dispatch = (f: () => Promise<A>, onError: (error: unknown) => void) => {
+          // alone on the wire: out at once (nothing to wait for, e.g. the requests of one session,
+          // which run one at a time); with others in flight: coalesced with the turn's other commands
+          if (inFlight > 0) cork?.()
+          inFlight++
+          try {
+            f().then(answered, onError)
+          } catch (cause) {
+            failed(cause)
+          }
+        }
+        dispatch(
+          send,
+          retry === undefined ? failed : (error) => {
+            if (!isNoScript(error)) return failed(error)
+            inFlight--
+            dispatch(retry, failed)
+          }
+        )
       })
 
     const run = <B, E = never>(
