@@ -4,9 +4,9 @@
  * Each configuration is its own server process on 127.0.0.1 (a random free port), pinned to core 0
  * with `taskset`; wrk (1 thread, 10 connections) is pinned to core 1. Every server is warmed up,
  * then measured in several rounds; each round runs every configuration once, in an order rotated by
- * one from the round before, so that a slow spell of a shared machine spreads over all of them.
- * Ratios are taken per round against the bare Effect server of the same round, and their median is
- * shown. Results: a table on stdout, `bench/results/latest.md` and `bench/results/latest.json`.
+ * one from the round before, each run right after a run of the bare Effect server: a configuration's
+ * ratio is taken against that bare run (seconds apart, not minutes, so that the changing load of a
+ * shared machine cancels out), and the median over the rounds is shown. Results: a table on stdout, `bench/results/latest.md` and `bench/results/latest.json`.
  *
  * Flags: `--quick` (short runs), `--only=name,name` (a subset; the baseline is always added),
  * `--rounds=N`, `--duration=S`, `--warmup=S`, `--connections=N`.
@@ -224,7 +224,7 @@ const flag = (name: string): string | undefined => {
 }
 const quick = flag("quick") !== undefined
 const rounds = Number(flag("rounds") ?? (quick ? 3 : 5))
-const duration = Number(flag("duration") ?? (quick ? 2 : 5))
+const duration = Number(flag("duration") ?? (quick ? 2 : 3))
 const warmup = Number(flag("warmup") ?? (quick ? 1 : 3))
 const connections = Number(flag("connections") ?? 10)
 const only = flag("only")?.split(",").map((s) => s.trim())
@@ -596,19 +596,32 @@ const main = async () => {
   // rounds, each in an order rotated by one
   const results = new Map<string, Array<WrkResult>>(running.map((r) => [r.config.name, []]))
   const perRound: Array<Map<string, WrkResult>> = []
+  // each configuration's ratio to the bare Effect run just before it, one per round
+  const toBaseline = new Map<string, Array<number>>(running.map((r) => [r.config.name, []]))
+  const baseline = running.find((r) => r.config.name === BASELINE)!
+  // the short runs before the measured ones (their requests count for "updates kept")
+  const unmeasured = new Map<string, Array<WrkResult>>(running.map((r) => [r.config.name, []]))
   for (let round = 0; round < rounds; round++) {
-    const order = running.map((_, i) => running[(i + round) % running.length]!)
+    const others = running.filter((r) => r !== baseline)
+    const order = others.map((_, i) => others[(i + round) % others.length]!)
     const thisRound = new Map<string, WrkResult>()
     for (const server of order) {
+      // each measured run follows a short unmeasured one of the same server: a server that sat idle
+      // for a round must not start its run cold while the bare one runs warm
+      unmeasured.get(BASELINE)!.push(await wrk(baseline, 1))
+      const bare = await wrk(baseline, duration)
+      unmeasured.get(server.config.name)!.push(await wrk(server, 1))
+      results.get(BASELINE)!.push(bare)
+      toBaseline.get(BASELINE)!.push(1)
       const result = await wrk(server, duration)
       results.get(server.config.name)!.push(result)
       thisRound.set(server.config.name, result)
+      toBaseline.get(server.config.name)!.push(result.rps / bare.rps)
     }
     perRound.push(thisRound)
-    const base = thisRound.get(BASELINE)!.rps
     console.error(
       `[bench] round ${round + 1}/${rounds}: ` +
-        order.map((s) => `${s.config.name} ${(thisRound.get(s.config.name)!.rps / base).toFixed(2)}`).join(", ")
+        order.map((s) => `${s.config.name} ${toBaseline.get(s.config.name)!.at(-1)!.toFixed(2)}`).join(", ")
     )
   }
 
@@ -624,7 +637,7 @@ const main = async () => {
     }
     const w = warmups.get(server.config.name)!
     // every successful request of the warm-up and the runs, and the two preflight requests
-    const sent = [w, ...results.get(server.config.name)!].reduce(
+    const sent = [w, ...unmeasured.get(server.config.name)!, ...results.get(server.config.name)!].reduce(
       (n, r) => n + r.requests - r.status,
       2 * server.cookies.length
     )
@@ -634,8 +647,11 @@ const main = async () => {
   await stopAll()
   rmSync(tmp, { recursive: true, force: true })
 
+  // against another configuration (a framework's own bare server): the runs of the same round
   const pairedRatio = (name: string, base: string) =>
-    median(perRound.flatMap((r) => (r.has(name) && r.has(base) ? [r.get(name)!.rps / r.get(base)!.rps] : [])))
+    base === BASELINE
+      ? median(toBaseline.get(name)!)
+      : median(perRound.flatMap((r) => (r.has(name) && r.has(base) ? [r.get(name)!.rps / r.get(base)!.rps] : [])))
   const baseRps = median(results.get(BASELINE)!.map((r) => r.rps))
   for (const config of selected) {
     const runs = results.get(config.name)
@@ -669,10 +685,12 @@ const main = async () => {
   const notes = [
     `- ${info.date}; ${info.nproc} cores (${info.cpu}), ${info.memory}, Node ${info.node}, ${info.wrk}; ${info.platform}.`,
     `- Code: ${info.code}.`,
-    `- ${info.pinning}; wrk -t1 -c${connections}; ${warmup} s warm-up per server, then ${rounds} rounds x ${duration} s, ` +
-    `order rotated each round.`,
-    `- req/s, p50, p99: medians over the rounds. "vs bare Effect" and "vs own bare": median over the rounds of the ` +
-    `ratio to the bare server measured in the same round. "+µs/req": 1/req/s - 1/req/s(bare Effect), the server ` +
+    `- ${info.pinning}; wrk -t1 -c${connections}; ${warmup} s warm-up per server, then ${rounds} rounds; in each, ` +
+    `every configuration (order rotated each round) runs ${duration} s right after ${duration} s of bare Effect, each ` +
+    `measured run following 1 s of unmeasured load on the same server.`,
+    `- req/s, p50, p99: medians over the rounds. "vs bare Effect": median over the rounds of the ratio to the bare ` +
+    `Effect run just before (every run of a configuration follows one); "vs own bare": to the framework's bare ` +
+    `server measured in the same round. "+µs/req": 1/req/s - 1/req/s(bare Effect), the server ` +
     `time a request adds on its saturated core.`,
     `- Session routes: every connection sends the same session cookie (made by one POST /counter before the runs), ` +
     `as a browser would; "-${SESSIONS}" configurations take ${SESSIONS} sessions' cookies in turn (many clients). ` +
