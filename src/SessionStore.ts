@@ -336,7 +336,9 @@ export type RecordMigration = (stored: { readonly [key: string]: unknown }) => S
 /**
  * Bounds every call of a store: one that has not answered within `duration` fails with a
  * `SessionStoreError` (a hanging backend never hangs a request). The network stores apply it by
- * default (their `timeout` option); use it for a store of your own.
+ * default (their `timeout` option); use it for a store of your own. The duration is measured on the
+ * fiber's `Clock` (`TestClock` in tests); a call that times out is interrupted without waiting for
+ * it, and each call runs interruptibly, even inside a commit.
  *
  * @example
  * ```ts
