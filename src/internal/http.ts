@@ -102,8 +102,6 @@ export const readCookie = (header: string | undefined, name: string, max = MAX_T
   return undefined
 }
 
-const stored = (outcome: core.Outcome): string | undefined => outcome.storedId
-
 /**
  * The session cookie of a transport: its name, attributes (checked once, at start-up) and the two
  * ways it is written — set (with a `Max-Age` following the session's expiry when persistent) and
@@ -153,7 +151,7 @@ const cookieTransport = (signer: Signer, options: CookieOptions): ResolvedTransp
       return value === undefined ? undefined : signer.verify(value)
     },
     write: (response, outcome, presented, now) => {
-      const id = stored(outcome)
+      const id = outcome.storedId
       if (id !== undefined) {
         if (id === presented && !(persistent && outcome.saved)) return response
         return cookie.set(response, signer.sign(id), outcome.expiresAt, now)
@@ -176,7 +174,7 @@ const headerTransport = (signer: Signer, rawName: string | undefined): ResolvedT
       return value === undefined || value.length > MAX_TOKEN ? undefined : signer.verify(value)
     },
     write: (response, outcome, presented) => {
-      const id = stored(outcome)
+      const id = outcome.storedId
       if (id !== undefined) {
         return id === presented ? response : HttpServerResponse.setHeader(response, name, signer.sign(id))
       }
@@ -199,7 +197,7 @@ const queryTransport = (signer: Signer, rawName: string | undefined): ResolvedTr
       return value === null || value.length > MAX_TOKEN ? undefined : signer.verify(value)
     },
     write: (response, outcome, presented) => {
-      const id = stored(outcome)
+      const id = outcome.storedId
       if (id === undefined || id === presented) return response
       // a new id (regenerated, or a new session after expiry): the app links with it from now on
       return HttpServerResponse.setHeader(response, "x-session-id", signer.sign(id))
