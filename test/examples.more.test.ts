@@ -10,6 +10,7 @@ import * as net from "node:net"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { afterEach, describe, expect, it } from "vitest"
+import { keepCookies } from "./utils/http.js"
 import { LISTENING, root, spawnExample as spawnExampleOnce, type Started, tsx } from "./utils/spawn.js"
 
 const run = promisify(execFile)
@@ -92,14 +93,7 @@ const client = () => {
       ...(payload === undefined ? {} : { body: payload })
     })
     const setCookies = response.headers.getSetCookie()
-    for (const line of setCookies) {
-      const [pair, ...attributes] = line.split(";")
-      const eq = pair!.indexOf("=")
-      const name = pair!.slice(0, eq).trim()
-      const value = pair!.slice(eq + 1).trim()
-      if (value === "" || attributes.some((a) => /^\s*max-age=0\s*$/i.test(a))) jar.delete(name)
-      else jar.set(name, value)
-    }
+    keepCookies(jar, setCookies)
     const text = await response.text()
     return { status: response.status, text, json: () => JSON.parse(text), headers: response.headers, setCookies }
   }

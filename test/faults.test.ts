@@ -3,29 +3,13 @@
  * again. While it is down the app answers 503 on session routes (a typed SessionStoreError inside)
  * and keeps serving the rest; committed data is not lost; service resumes without a restart.
  */
-import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { PgClient } from "@effect/sql-pg"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Option, Redacted, Schema } from "effect"
-import { HttpSession, Session } from "effect-session"
+import { Effect, Layer, Redacted } from "effect"
 import * as RedisStore from "effect-session/SessionStore/Redis"
 import * as SqlStore from "effect-session/SessionStore/Sql"
-import { client, serve, sessionLayer } from "./utils/http.js"
+import { client, counterApp, serve, sessionLayer } from "./utils/http.js"
 import { type OwnedServer, postgresServer, redisServer } from "./utils/servers.js"
-
-const Count = Session.key("count", Schema.Number)
-const app = HttpRouter.empty.pipe(
-  HttpRouter.post(
-    "/counter",
-    Effect.map(
-      Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1),
-      (n) => HttpServerResponse.text(String(n))
-    )
-  ),
-  HttpRouter.get("/counter", Effect.map(Session.getOrElse(Count, () => 0), (n) => HttpServerResponse.text(String(n)))),
-  HttpRouter.get("/health", Effect.succeed(HttpServerResponse.text("ok"))),
-  HttpSession.middleware
-)
 
 const backends = {
   redis: {
@@ -49,7 +33,7 @@ for (const [name, backend] of Object.entries(backends)) {
       () =>
         Effect.gen(function*() {
           const server = yield* Effect.acquireRelease(Effect.promise(backend.server), (s) => Effect.promise(s.dispose))
-          const base = yield* serve(app, sessionLayer(backend.store(server).pipe(Layer.orDie)))
+          const base = yield* serve(counterApp, sessionLayer(backend.store(server).pipe(Layer.orDie)))
           const http = client(base)
           expect((yield* http.post("/counter")).body).toBe("1")
           expect((yield* http.post("/counter")).body).toBe("2")

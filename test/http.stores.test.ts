@@ -6,26 +6,13 @@
  */
 import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Option, Schema } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { HttpSession, Session, type SessionManager } from "effect-session"
 import * as RedisStore from "effect-session/SessionStore/Redis"
 import * as SqlStore from "effect-session/SessionStore/Sql"
 import * as Example from "../examples/app.js"
 import { pgClient, random, REDIS_URL, storeLayers } from "./storeLayers.js"
-import { client, serve, sessionLayer } from "./utils/http.js"
-
-const Count = Session.key("count", Schema.Number)
-const counterApp = HttpRouter.empty.pipe(
-  HttpRouter.post(
-    "/counter",
-    Effect.map(
-      Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1),
-      (n) => HttpServerResponse.text(String(n))
-    )
-  ),
-  HttpRouter.get("/counter", Effect.map(Session.getOrElse(Count, () => 0), (n) => HttpServerResponse.text(String(n)))),
-  HttpSession.middleware
-)
+import { client, counterApp, serve, sessionLayer } from "./utils/http.js"
 
 const concurrentPosts = (bases: ReadonlyArray<string>, n: number) =>
   Effect.gen(function*() {

@@ -1,12 +1,15 @@
 import type { HttpApp } from "@effect/platform"
-import { HttpServer } from "@effect/platform"
+import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer, Redacted, type Scope } from "effect"
-import { HttpSession, type SessionStore } from "effect-session"
+import { Effect, Layer, Option, Redacted, Schema, type Scope } from "effect"
+import { HttpSession, Session, type SessionStore } from "effect-session"
 import { createServer } from "node:http"
 
 export const secret = Redacted.make("test secret: 32 bytes or more, for signing ids")
 export const otherSecret = Redacted.make("another secret, also 32 bytes or more long!!")
+
+/** The counter's key in the test apps. */
+export const Count = Session.key("count", Schema.Number)
 
 /** A plain-HTTP test server on 127.0.0.1, port 0; gives its base URL. */
 export const serve = <E, R>(
@@ -31,6 +34,33 @@ export interface Reply {
   readonly setCookies: ReadonlyArray<string>
 }
 
+/** What a browser's jar does with a response's `Set-Cookie` lines: keep, replace, or forget (expired, empty). */
+export const keepCookies = (jar: Map<string, string>, setCookies: ReadonlyArray<string>): void => {
+  for (const line of setCookies) {
+    const [pair, ...attributes] = line.split(";")
+    const eq = pair!.indexOf("=")
+    const name = pair!.slice(0, eq).trim()
+    const value = pair!.slice(eq + 1).trim()
+    const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a))
+    if (expired || value === "") jar.delete(name)
+    else jar.set(name, value)
+  }
+}
+
+/** A counter app: POST /counter increments the session's count and answers it, GET /counter reads it. */
+export const counterApp = HttpRouter.empty.pipe(
+  HttpRouter.post(
+    "/counter",
+    Effect.map(
+      Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1),
+      (n) => HttpServerResponse.text(String(n))
+    )
+  ),
+  HttpRouter.get("/counter", Effect.map(Session.getOrElse(Count, () => 0), (n) => HttpServerResponse.text(String(n)))),
+  HttpRouter.get("/health", Effect.succeed(HttpServerResponse.text("ok"))),
+  HttpSession.middleware
+)
+
 /** A fetch client with a cookie jar (cookies only: attributes are checked on `setCookies`). */
 export const client = (base: string) => {
   const jar = new Map<string, string>()
@@ -42,15 +72,7 @@ export const client = (base: string) => {
       }
       const response = await fetch(base + path, { ...init, method, headers, redirect: "manual" })
       const setCookies = response.headers.getSetCookie()
-      for (const line of setCookies) {
-        const [pair, ...attributes] = line.split(";")
-        const eq = pair!.indexOf("=")
-        const name = pair!.slice(0, eq).trim()
-        const value = pair!.slice(eq + 1).trim()
-        const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a))
-        if (expired || value === "") jar.delete(name)
-        else jar.set(name, value)
-      }
+      keepCookies(jar, setCookies)
       return { status: response.status, body: await response.text(), headers: response.headers, setCookies }
     })
   return {
