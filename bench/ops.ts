@@ -15,23 +15,21 @@
  *
  * Flags: `--requests=N` (per batch, default 2000), `--top=N` (effect-session functions listed).
  */
-import { HttpApp, HttpRouter, HttpServerResponse } from "@effect/platform"
-import { Effect, Layer, Option, Redacted, RuntimeFlags, Schema, Supervisor } from "effect"
+import { HttpApp } from "@effect/platform"
+import { Effect, Layer, Redacted, RuntimeFlags, Supervisor } from "effect"
 import { spawnSync } from "node:child_process"
 import { readFileSync } from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as HttpSession from "../src/HttpSession.js"
-import * as Session from "../src/Session.js"
 import * as SessionStore from "../src/SessionStore.js"
+import { bareRouter, sessionRouter } from "./servers/routes.js"
 
 const ROOT = path.resolve(import.meta.dirname, import.meta.url.endsWith(".ts") ? ".." : "../../..")
 const argv = process.argv.slice(2)
 const flag = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1]
 const REQUESTS = Number(flag("requests") ?? 2000)
 const TOP = Number(flag("top") ?? 15)
-
-const Count = Session.key("count", Schema.Number)
 
 // ---------------------------------------------------------------------------------------------
 // counting ops
@@ -92,24 +90,6 @@ class OpCounter extends Supervisor.AbstractSupervisor<void> {
 // ---------------------------------------------------------------------------------------------
 // the apps
 // ---------------------------------------------------------------------------------------------
-
-const bareRouter = HttpRouter.empty.pipe(
-  HttpRouter.get("/untouched", Effect.succeed(HttpServerResponse.text("hi"))),
-  HttpRouter.get("/read", Effect.succeed(HttpServerResponse.text("1"))),
-  HttpRouter.post("/counter", Effect.succeed(HttpServerResponse.text("1")))
-)
-const sessionRouter = HttpRouter.empty.pipe(
-  HttpRouter.get("/untouched", Effect.succeed(HttpServerResponse.text("hi"))),
-  HttpRouter.get("/read", Effect.map(Session.getOrElse(Count, () => 0), (n) => HttpServerResponse.text(String(n)))),
-  HttpRouter.post(
-    "/counter",
-    Effect.map(
-      Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1),
-      (n) => HttpServerResponse.text(String(n))
-    )
-  ),
-  HttpSession.middleware
-)
 
 const sessionLayer = HttpSession.layer({
   secrets: [Redacted.make("benchmark secret: thirty-two bytes or more, fixed")],

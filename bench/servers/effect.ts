@@ -5,44 +5,20 @@
  * - `bare-notrace`: the same with `Layer.setTracerEnabled(false)`.
  * - `memory`, `memory-notrace`, `sqlite`, `redis`: the same routes under `HttpSession.middleware`.
  *
- * Routes (same paths everywhere): `GET /untouched` never touches the session, `GET /read` reads
- * `count`, `POST /counter` reads and writes it. Listens on 127.0.0.1, port 0, and prints
+ * Routes: bench/servers/routes.ts. Listens on 127.0.0.1, port 0, and prints
  * `LISTENING <port>` once it does.
  */
-import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+import { HttpServer } from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
-import { Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { createServer } from "node:http"
 import * as HttpSession from "../../src/HttpSession.js"
-import * as Session from "../../src/Session.js"
 import * as SessionStore from "../../src/SessionStore.js"
 import { setSessionCounter } from "./inspect.js"
+import { bareRouter, sessionRouter } from "./routes.js"
 
 const mode = process.argv[2] ?? "bare"
-const Count = Session.key("count", Schema.Number)
 const secret = Redacted.make("benchmark secret: thirty-two bytes or more, fixed")
-
-const bareRouter = HttpRouter.empty.pipe(
-  HttpRouter.get("/untouched", Effect.succeed(HttpServerResponse.text("hi"))),
-  HttpRouter.get("/read", Effect.succeed(HttpServerResponse.text("1"))),
-  HttpRouter.post("/counter", Effect.succeed(HttpServerResponse.text("1")))
-)
-
-const sessionRouter = HttpRouter.empty.pipe(
-  HttpRouter.get("/untouched", Effect.succeed(HttpServerResponse.text("hi"))),
-  HttpRouter.get(
-    "/read",
-    Effect.map(Session.getOrElse(Count, () => 0), (n) => HttpServerResponse.text(String(n)))
-  ),
-  HttpRouter.post(
-    "/counter",
-    Effect.map(
-      Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1),
-      (n) => HttpServerResponse.text(String(n))
-    )
-  ),
-  HttpSession.middleware
-)
 
 // the memory store as SessionStore.layerMemory makes it, kept at hand to count its sessions
 // (bench:memory); room for a million, so that nothing is evicted during a run
