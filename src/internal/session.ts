@@ -28,9 +28,19 @@ import { type SessionRecord, SessionStore, type SessionStoreService } from "../S
 import type { Committed, ConflictPolicy, Outcome as PublicOutcome, SessionOptions } from "../SessionManager.js"
 import { generateId } from "./id.js"
 import { deepFreeze, freezeJson, type Json, JsonProblem } from "./json.js"
-import { acquire, type Handoff, type LockOwner, mark, release, tableFor, takeHandoff, tryAcquire } from "./locks.js"
+import {
+  acquire,
+  type Handoff,
+  type LockOwner,
+  type LockTable,
+  mark,
+  release,
+  tableFor,
+  takeHandoff,
+  tryAcquire
+} from "./locks.js"
 import * as metrics from "./metrics.js"
-import { syncOf } from "./syncStore.js"
+import { syncOf, type SyncStore } from "./syncStore.js"
 
 // ---------------------------------------------------------------------------------------------
 // keys
@@ -271,7 +281,7 @@ export const makeManager = (options: MakeManagerOptions = {}): Effect.Effect<Ses
 
 /** @internal */
 export const unsafeMakeManager = (store: SessionStoreService, options: MakeManagerOptions = {}): SessionManager =>
-  new LazyManager(store, resolve(options), options.id, options.adoptUnknownId ?? false)
+  new Manager(store, resolve(options), options.id, options.adoptUnknownId ?? false)
 
 /** A manager for options resolved once (see `prepare`): what the middleware makes per request. @internal */
 export const unsafeMakeManagerFor = (
@@ -279,119 +289,113 @@ export const unsafeMakeManagerFor = (
   resolved: ResolvedOptions,
   id: string | undefined,
   adoptUnknownId: boolean
-): SessionManager => new LazyManager(store, resolved, id, adoptUnknownId)
+): SessionManager => new Manager(store, resolved, id, adoptUnknownId)
 
 const untouchedOutcome = new Outcome(false, undefined, false, 0)
 
+type CommitOutcome = "unchanged" | "touched" | "saved" | "created" | "merged" | "regenerated" | "destroyed"
+
 /**
- * A manager that makes its state and closures on the first use: a request that never touches its
- * session pays for this one object.
+ * A session's manager: the snapshot it last committed, and the units that run on it. A class, not a
+ * set of closures: a request pays for one object, and one that never touches its session for
+ * nothing more (the lock table and the store's synchronous operations are looked up on first use).
  */
-class LazyManager implements SessionManager {
-  private inner: SessionManager | undefined = undefined
+class Manager implements SessionManager {
+  private state: Committed | undefined = undefined
+  private isNewSession = false
+  private expiredRecord: SessionTimeout | undefined = undefined
+  private saved = false
+  // the cached snapshot may be behind the store (a commit of ours failed)
+  private stale = false
+  // the snapshot last read from or written to the store under a unit's lock, and the lock's ticket
+  // count then: what this manager may hand to a request of the session that waits for the lock
+  // (see Handoff in locks.ts), so that the waiter does not load it again
+  private observed: Committed | undefined = undefined
+  private observedMark: number | undefined = undefined
+  // the number of this manager's last release of the session's lock (0: none; see locks.ts)
+  private released = 0
+  private lockTable: LockTable | undefined = undefined
+  // the store's synchronous operations: null until looked up, undefined when it has none
+  private syncOps: SyncStore | undefined | null = null
+
   constructor(
     readonly store: SessionStoreService,
     readonly options: ResolvedOptions,
     private readonly presented: string | undefined,
     private readonly adopt: boolean
   ) {}
-  private get impl(): SessionManager {
-    return this.inner ??= makeManagerNow(this.store, this.options, this.presented, this.adopt)
-  }
-  get id() {
-    return this.impl.id
-  }
-  get isNew() {
-    return this.impl.isNew
-  }
-  get expired() {
-    return this.impl.expired
-  }
-  get failIfExpired() {
-    return this.impl.failIfExpired
-  }
-  get committed() {
-    return this.impl.committed
-  }
-  outcome(): Outcome {
-    return this.inner === undefined ? untouchedOutcome : this.inner.outcome()
-  }
-  touched(): boolean {
-    return this.inner !== undefined && this.inner.touched()
-  }
-  begin<A, E>(unit: UnitState, k: (committed: Committed) => Effect.Effect<A, E>) {
-    return this.impl.begin(unit, k)
-  }
-  end(unit: UnitState): void {
-    // a unit takes a lock only through begin, which made the inner manager
-    if (this.inner !== undefined) this.inner.end(unit)
-  }
-  commitUnit(unit: UnitState) {
-    return this.inner === undefined ? Effect.void : this.inner.commitUnit(unit)
-  }
-}
 
-const makeManagerNow = (
-  store: SessionStoreService,
-  resolved: ResolvedOptions,
-  presented: string | undefined,
-  adopt: boolean
-): SessionManager => {
-  const locks = tableFor(store)
-  const sync = syncOf(store)
-  let state: Committed | undefined
-  let isNew = false
-  let expired: SessionTimeout | undefined
-  let saved = false
-  // the cached snapshot may be behind the store (a commit of ours failed)
-  let stale = false
-  // the snapshot last read from or written to the store under a unit's lock, and the lock's ticket
-  // count then: what this manager may hand to a request of the session that waits for the lock
-  // (see Handoff in locks.ts), so that the waiter does not load it again
-  let observed: Committed | undefined
-  // the number of this manager's last release of the session's lock (0: none; see locks.ts)
-  let released = 0
-  let observedMark: number | undefined
-  const observe = (owner: LockOwner | undefined, snapshot: Committed): Committed => {
-    observed = snapshot
-    observedMark = owner === undefined ? undefined : mark(owner)
+  private get locks(): LockTable {
+    return this.lockTable ??= tableFor(this.store)
+  }
+  private get sync(): SyncStore | undefined {
+    return this.syncOps === null ? this.syncOps = syncOf(this.store) : this.syncOps
+  }
+
+  // made when asked for: most requests never ask
+  get id(): Effect.Effect<Redacted.Redacted<string>, SessionStoreError> {
+    return Effect.map(this.committed, (s) => Redacted.make(s.id))
+  }
+  get isNew(): Effect.Effect<boolean, SessionStoreError> {
+    return Effect.map(this.committed, () => this.isNewSession)
+  }
+  get expired(): Effect.Effect<Option.Option<SessionTimeout>, SessionStoreError> {
+    return Effect.map(this.committed, () => Option.fromNullable(this.expiredRecord))
+  }
+  get failIfExpired(): Effect.Effect<void, SessionTimeout | SessionStoreError> {
+    return Effect.flatMap(
+      this.committed,
+      () => this.expiredRecord === undefined ? Effect.void : Effect.fail(this.expiredRecord)
+    )
+  }
+  get committed(): Effect.Effect<Committed, SessionStoreError> {
+    return Effect.suspend(() =>
+      this.state !== undefined
+        ? Effect.succeed(this.state)
+        : withClockAndSpans((clock, spans) => this.firstLoad(clock.unsafeCurrentTimeMillis(), spans))
+    )
+  }
+
+  touched(): boolean {
+    return this.state !== undefined
+  }
+
+  outcome(): Outcome {
+    const state = this.state
+    return state === undefined
+      ? untouchedOutcome
+      : new Outcome(true, state.version > 0 ? state.id : undefined, this.saved, state.expiresAt)
+  }
+
+  private observe(owner: LockOwner | undefined, snapshot: Committed): Committed {
+    this.observed = snapshot
+    this.observedMark = owner === undefined ? undefined : mark(owner)
     return snapshot
   }
+
   // the snapshot handed to a unit that waited, taken as the current state if it is of this
   // session and still valid
-  const adoptHandoff = (handoff: Handoff | undefined, id: string, now: number): Committed | undefined => {
+  private adoptHandoff(handoff: Handoff | undefined, id: string, now: number): Committed | undefined {
     if (handoff === undefined) return undefined
     const snapshot = handoff.value as Committed
     if (snapshot.id !== id || snapshot.expiresAt <= now) return undefined
-    observed = state = snapshot
-    observedMark = handoff.mark
+    this.observed = this.state = snapshot
+    this.observedMark = handoff.mark
     return snapshot
   }
 
-  const expiryFor = (now: number, createdAt: number) =>
-    Math.min(now + resolved.idleMillis, createdAt + resolved.absoluteMillis)
+  private expiryFor(now: number, createdAt: number): number {
+    return Math.min(now + this.options.idleMillis, createdAt + this.options.absoluteMillis)
+  }
 
-  const fresh = (now: number, id: string): Committed => ({
-    id,
-    version: 0,
-    createdAt: now,
-    expiresAt: expiryFor(now, now),
-    userId: undefined,
-    data: emptyData
-  })
-
-  const fromRecord = (id: string, record: SessionRecord): Committed => ({
-    id,
-    version: record.version,
-    createdAt: record.createdAt,
-    expiresAt: record.expiresAt,
-    userId: record.userId,
-    data: toData(record)
-  })
+  private fresh(now: number, id: string): Committed {
+    return { id, version: 0, createdAt: now, expiresAt: this.expiryFor(now, now), userId: undefined, data: emptyData }
+  }
 
   // a store load, in a span when spans are made (store and whether a record was found; never the
   // id or data)
-  const loadTraced = (id: string, spans: boolean) => {
+  private loadTraced(id: string, spans: boolean) {
+    const store = this.store
     const load = Effect.tapErrorTag(store.load(id), "SessionStoreError", () => Metric.increment(metrics.storeErrors))
     return spans
       ? Effect.withSpan(
@@ -403,36 +407,40 @@ const makeManagerNow = (
   }
 
   // the first load: decides the id, whether the session is new, whether it expired
-  const firstLoad = (now: number, spans: boolean, owner?: LockOwner): Effect.Effect<Committed, SessionStoreError> => {
+  private firstLoad(now: number, spans: boolean, owner?: LockOwner): Effect.Effect<Committed, SessionStoreError> {
+    const presented = this.presented
     if (presented === undefined) {
-      isNew = true
-      return Effect.succeed(state = fresh(now, generateId()))
+      this.isNewSession = true
+      return Effect.succeed(this.state = this.fresh(now, generateId()))
     }
-    return Effect.flatMap(loadTraced(presented, spans), (found) => settleFirstLoad(presented, found, now, owner))
+    return Effect.flatMap(
+      this.loadTraced(presented, spans),
+      (found) => this.settleFirstLoad(presented, found, now, owner)
+    )
   }
 
-  const settleFirstLoad = (
+  private settleFirstLoad(
     presented: string,
     found: Option.Option<SessionRecord>,
     now: number,
     owner: LockOwner | undefined
-  ): Effect.Effect<Committed> => {
+  ): Effect.Effect<Committed> {
     // two first loads ran at once (direct manager calls outside units): the first one decided
-    if (state !== undefined) return Effect.succeed(state)
+    if (this.state !== undefined) return Effect.succeed(this.state)
     if (Option.isNone(found)) {
-      isNew = true
-      return Effect.succeed(state = fresh(now, adopt ? presented : generateId()))
+      this.isNewSession = true
+      return Effect.succeed(this.state = this.fresh(now, this.adopt ? presented : generateId()))
     }
     const record = found.value
     if (record.expiresAt <= now) {
-      expired = new SessionTimeout({
+      this.expiredRecord = new SessionTimeout({
         sessionId: Redacted.make(presented),
         expiredAt: record.expiresAt,
-        reason: record.createdAt + resolved.absoluteMillis <= record.expiresAt ? "Absolute" : "Idle",
+        reason: record.createdAt + this.options.absoluteMillis <= record.expiresAt ? "Absolute" : "Idle",
         data: toData(record)
       })
-      isNew = true
-      state = fresh(now, generateId())
+      this.isNewSession = true
+      const state = this.state = this.fresh(now, generateId())
       // the expired record is reported once: the next request presenting it finds nothing
       return Effect.as(
         Effect.zipRight(
@@ -440,134 +448,153 @@ const makeManagerNow = (
             Metric.increment(metrics.sessionsExpired),
             Effect.logDebug("effect-session: session expired")
           ),
-          Effect.ignore(store.delete(presented))
+          Effect.ignore(this.store.delete(presented))
         ),
         state
       )
     }
-    return Effect.succeed(state = observe(owner, fromRecord(presented, record)))
+    return Effect.succeed(this.state = this.observe(owner, fromRecord(presented, record)))
   }
 
   // a later load of a stored session: someone else may have committed since
-  const reload = (
+  private reload(
     current: Committed,
     now: number,
     spans: boolean,
     owner: LockOwner
-  ): Effect.Effect<Committed, SessionStoreError> =>
-    Effect.map(loadTraced(current.id, spans), (found) => {
+  ): Effect.Effect<Committed, SessionStoreError> {
+    return Effect.map(this.loadTraced(current.id, spans), (found) => {
       if (Option.isNone(found) && current.version === 0) return current // still not stored
       if (Option.isNone(found) || found.value.expiresAt <= now) {
         // destroyed or expired meanwhile by another request: a new session from here on
-        isNew = true
-        return state = fresh(now, generateId())
+        this.isNewSession = true
+        return this.state = this.fresh(now, generateId())
       }
-      return state = observe(owner, fromRecord(current.id, found.value))
+      return this.state = this.observe(owner, fromRecord(current.id, found.value))
     })
+  }
 
-  const committed: Effect.Effect<Committed, SessionStoreError> = Effect.suspend(() =>
-    state !== undefined
-      ? Effect.succeed(state)
-      : withClockAndSpans((clock, spans) => firstLoad(clock.unsafeCurrentTimeMillis(), spans))
+  private readonly lockTimedOut = (): SessionStoreError => (
+    metrics.storeErrors.unsafeUpdate(1, []),
+      new SessionStoreError({
+        store: this.store.name,
+        operation: "lock",
+        detail: "timed out waiting for another request of the same session"
+      })
   )
 
-  const lockTimedOut = () => (metrics.storeErrors.unsafeUpdate(1, []),
-    new SessionStoreError({
-      store: store.name,
-      operation: "lock",
-      detail: "timed out waiting for another request of the same session"
-    }))
-
   // a unit's first access: take the session's lock, make sure the snapshot is current, go on with k
-  const begin = <A, E>(
+  begin<A, E>(
     unit: UnitState,
     k: (committed: Committed) => Effect.Effect<A, E>
-  ): Effect.Effect<A, E | SessionStoreError> => {
-    const hadState = state !== undefined
-    const id = state?.id ?? presented
+  ): Effect.Effect<A, E | SessionStoreError> {
+    const hadState = this.state !== undefined
+    const id = this.state?.id ?? this.presented
     // a new session without a presented id: its random id is made first (no store call)
-    if (id === undefined) return Effect.flatMap(Effect.flatMap(committed, (s) => lockThenLoad(unit, s.id, false)), k)
+    if (id === undefined) {
+      return Effect.flatMap(Effect.flatMap(this.committed, (s) => this.lockThenLoad(unit, s.id, false)), k)
+    }
+    const sync = this.sync
     if (sync !== undefined && !hadState) {
       // a synchronous store, a free lock, no spans: the first load in this one step
       return withClockAndSpans((clock, spans) => {
-        if (spans || tryAcquire(locks, id, unit) === undefined) return Effect.flatMap(lockThenLoad(unit, id, false), k)
+        if (spans || tryAcquire(this.locks, id, unit) === undefined) {
+          return Effect.flatMap(this.lockThenLoad(unit, id, false), k)
+        }
         const now = clock.unsafeCurrentTimeMillis()
         const found = sync.load(id)
         // the common case (a stored session, still valid) at once; the others as settleFirstLoad says
-        if (state === undefined && Option.isSome(found) && found.value.expiresAt > now) {
-          return k(state = observe(unit, fromRecord(id, found.value)))
+        if (this.state === undefined && Option.isSome(found) && found.value.expiresAt > now) {
+          return k(this.state = this.observe(unit, fromRecord(id, found.value)))
         }
-        return Effect.flatMap(settleFirstLoad(id, found, now, unit), k)
+        return Effect.flatMap(this.settleFirstLoad(id, found, now, unit), k)
       })
     }
-    return Effect.flatMap(lockThenLoad(unit, id, hadState), k)
+    return Effect.flatMap(this.lockThenLoad(unit, id, hadState), k)
   }
 
-  const lockThenLoad = (unit: UnitState, id: string, hadState: boolean): Effect.Effect<Committed, SessionStoreError> =>
-    Effect.flatMap(acquire(locks, id, unit, resolved.lockTimeout, lockTimedOut), (entry) => {
+  private lockThenLoad(unit: UnitState, id: string, hadState: boolean): Effect.Effect<Committed, SessionStoreError> {
+    return Effect.flatMap(acquire(this.locks, id, unit, this.options.lockTimeout, this.lockTimedOut), (entry) => {
       // the previous holder's snapshot, if it handed one to us (we waited for it)
       const handoff = entry.handoff === undefined ? undefined : takeHandoff(entry)
-      if (state === undefined) {
+      if (this.state === undefined) {
         return withClockAndSpans((clock, spans) => {
           const now = clock.unsafeCurrentTimeMillis()
-          const adopted = adoptHandoff(handoff, id, now)
-          return adopted !== undefined ? Effect.succeed(adopted) : firstLoad(now, spans, unit)
+          const adopted = this.adoptHandoff(handoff, id, now)
+          return adopted !== undefined ? Effect.succeed(adopted) : this.firstLoad(now, spans, unit)
         })
       }
       // loaded just before, by a call outside a unit; or nobody else held the lock since we did;
       // or a new session with a random id, which nobody else can know
-      const current = state
+      const current = this.state
       if (!hadState) return Effect.succeed(current)
-      if (!stale && ((released !== 0 && entry.lastRelease === released) || (current.version === 0 && !adopt))) {
+      if (
+        !this.stale &&
+        ((this.released !== 0 && entry.lastRelease === this.released) || (current.version === 0 && !this.adopt))
+      ) {
         return Effect.succeed(current)
       }
-      stale = false
+      this.stale = false
       return withClockAndSpans((clock, spans) => {
         const now = clock.unsafeCurrentTimeMillis()
-        const adopted = adoptHandoff(handoff, current.id, now)
-        return adopted !== undefined ? Effect.succeed(adopted) : reload(current, now, spans, unit)
+        const adopted = this.adoptHandoff(handoff, current.id, now)
+        return adopted !== undefined ? Effect.succeed(adopted) : this.reload(current, now, spans, unit)
       })
     })
+  }
+
+  // a unit ended: its lock goes to the next request of the session; a snapshot that is the store's
+  // (read or written under this lock, no failed commit since) goes with it to the next waiter
+  end(unit: UnitState): void {
+    const state = this.state
+    const number = !this.stale && state !== undefined && state === this.observed && state.version > 0 &&
+        unit.lock?.id === state.id
+      ? release(unit, state, this.observedMark)
+      : release(unit)
+    if (number !== 0) this.released = number
+  }
 
   // the snapshot a save writes: the next version, the idle deadline moved
-  const nextSnapshot = (
+  private nextSnapshot(
     id: string,
     base: Committed,
     data: HashMap.HashMap<string, Json>,
     userId: string | undefined,
     now: number,
     expectedVersion: number
-  ): Committed => ({
-    id,
-    version: expectedVersion + 1,
-    createdAt: base.createdAt,
-    expiresAt: expiryFor(now, base.createdAt),
-    userId,
-    data
-  })
+  ): Committed {
+    return {
+      id,
+      version: expectedVersion + 1,
+      createdAt: base.createdAt,
+      expiresAt: this.expiryFor(now, base.createdAt),
+      userId,
+      data
+    }
+  }
 
-  const save = (
+  private save(
     id: string,
     base: Committed,
     data: HashMap.HashMap<string, Json>,
     userId: string | undefined,
     now: number,
     expectedVersion: number
-  ) => {
-    const next = nextSnapshot(id, base, data, userId, now, expectedVersion)
-    return Effect.as(store.save(id, toRecord(next), expectedVersion), next)
+  ): Effect.Effect<Committed, SessionStoreError | SessionConflict> {
+    const next = this.nextSnapshot(id, base, data, userId, now, expectedVersion)
+    return Effect.as(this.store.save(id, toRecord(next), expectedVersion), next)
   }
 
   // three-way merge by key against the snapshot the unit started from
-  const merge = (
+  private merge(
     base: Committed,
     ours: HashMap.HashMap<string, Json>,
     userId: string | undefined,
     now: number,
     attempt: number,
     conflict: SessionConflict
-  ): Effect.Effect<Committed, SessionStoreError | SessionConflict> =>
-    Effect.flatMap(store.load(base.id), (found) => {
+  ): Effect.Effect<Committed, SessionStoreError | SessionConflict> {
+    return Effect.flatMap(this.store.load(base.id), (found) => {
       if (Option.isNone(found) || found.value.expiresAt <= now) return Effect.fail(conflict)
       const theirs = fromRecord(base.id, found.value)
       const changedByUs = changedKeys(base.data, ours, (a, b) => a === b)
@@ -582,83 +609,82 @@ const makeManagerNow = (
       }
       const mergedUser = userChangedByUs ? userId : theirs.userId
       return Effect.catchTag(
-        save(base.id, theirs, merged, mergedUser, now, theirs.version),
+        this.save(base.id, theirs, merged, mergedUser, now, theirs.version),
         "SessionConflict",
         (again) =>
-          attempt < resolved.retryAttempts
-            ? merge(theirs, merged, mergedUser, now, attempt + 1, again)
+          attempt < this.options.retryAttempts
+            ? this.merge(theirs, merged, mergedUser, now, attempt + 1, again)
             : Effect.fail(again)
       )
     })
+  }
 
-  type CommitOutcome = "unchanged" | "touched" | "saved" | "created" | "merged" | "regenerated" | "destroyed"
-
-  const commitBody = (
+  private commitBody(
     unit: UnitState,
     base: Committed,
     data: HashMap.HashMap<string, Json>,
     now: number
-  ): Effect.Effect<CommitOutcome, SessionStoreError | SessionConflict> => {
+  ): Effect.Effect<CommitOutcome, SessionStoreError | SessionConflict> {
     // the common case in one step: a stored session whose data changed
     if (!unit.destroy && !unit.regenerate && base.version > 0 && (data !== base.data || unit.userId !== base.userId)) {
-      return saveUnderPolicy(unit, base, data, unit.userId, now, "saved")
+      return this.saveUnderPolicy(unit, base, data, unit.userId, now, "saved")
     }
-    return commitSlow(unit, base, data, now)
+    return this.commitSlow(unit, base, data, now)
   }
 
   // a compare-and-set save of the unit's data; a conflict is merged when the policy says so
-  const saveUnderPolicy = (
+  private saveUnderPolicy(
     unit: UnitState,
     current: Committed,
     data: HashMap.HashMap<string, Json>,
     userId: string | undefined,
     now: number,
     outcome: CommitOutcome
-  ): Effect.Effect<CommitOutcome, SessionStoreError | SessionConflict> => {
-    const write = save(current.id, current, data, userId, now, current.version)
-    const mergeable = resolved.onConflict === "merge" || resolved.onConflict === "merge-then-retry"
+  ): Effect.Effect<CommitOutcome, SessionStoreError | SessionConflict> {
+    const write = this.save(current.id, current, data, userId, now, current.version)
+    const mergeable = this.options.onConflict === "merge" || this.options.onConflict === "merge-then-retry"
     let merged = false
     return Effect.map(
       mergeable
         ? Effect.catchTag(write, "SessionConflict", (conflict) => {
           merged = true
-          return merge(current, data, userId, now, 1, conflict)
+          return this.merge(current, data, userId, now, 1, conflict)
         })
         : write,
       (next) => {
-        state = observe(unit, next)
-        saved = true
+        this.state = this.observe(unit, next)
+        this.saved = true
         return merged ? "merged" : outcome
       }
     )
   }
 
-  const commitSlow = (
+  private commitSlow(
     unit: UnitState,
     base: Committed,
     data: HashMap.HashMap<string, Json>,
     now: number
-  ): Effect.Effect<CommitOutcome, SessionStoreError | SessionConflict> =>
-    Effect.gen(function*() {
+  ): Effect.Effect<CommitOutcome, SessionStoreError | SessionConflict> {
+    return Effect.gen(this, function*() {
       let current = base
       let outcome: CommitOutcome = "saved"
       if (unit.destroy) {
         // the old session is gone; what the unit wrote after destroy starts a new one
-        if (current.version > 0) yield* store.delete(current.id)
-        current = fresh(now, generateId())
-        state = current
-        isNew = true
+        if (current.version > 0) yield* this.store.delete(current.id)
+        current = this.fresh(now, generateId())
+        this.state = current
+        this.isNewSession = true
         outcome = "destroyed"
       } else if (unit.regenerate) {
         const newId = generateId()
         if (current.version > 0) {
-          state = yield* save(newId, current, data, unit.userId, now, 0)
-          saved = true
-          yield* store.delete(current.id)
+          this.state = yield* this.save(newId, current, data, unit.userId, now, 0)
+          this.saved = true
+          yield* this.store.delete(current.id)
           return "regenerated"
         }
         current = { ...current, id: newId }
-        state = current
+        this.state = current
       }
       const dataChanged = data !== current.data || unit.userId !== current.userId
       if (current.version === 0) {
@@ -667,25 +693,26 @@ const makeManagerNow = (
         if (outcome !== "destroyed") outcome = "created"
       } else if (!dataChanged) {
         // unchanged: move the idle deadline only when it moves by at least touchInterval
-        const moved = expiryFor(now, current.createdAt) - current.expiresAt
-        if (moved < resolved.touchMillis || moved <= 0) return "unchanged"
+        const moved = this.expiryFor(now, current.createdAt) - current.expiresAt
+        if (moved < this.options.touchMillis || moved <= 0) return "unchanged"
         // a touch that loses a race is harmless: whoever won moved the deadline too
         const touched = yield* Effect.either(
-          save(current.id, current, current.data, current.userId, now, current.version)
+          this.save(current.id, current, current.data, current.userId, now, current.version)
         )
         if (touched._tag === "Right") {
-          state = observe(unit, touched.right)
-          saved = true
+          this.state = this.observe(unit, touched.right)
+          this.saved = true
         } else if (touched.left._tag === "SessionStoreError") {
           return yield* touched.left
         }
         return "touched"
       }
-      return yield* saveUnderPolicy(unit, current, data, unit.userId, now, outcome)
+      return yield* this.saveUnderPolicy(unit, current, data, unit.userId, now, outcome)
     })
+  }
 
   // called when the unit ends (inside commit's suspension): the effect is made then, not before
-  const commitUnit = (unit: UnitState): Effect.Effect<void, SessionStoreError | SessionConflict> => {
+  commitUnit(unit: UnitState): Effect.Effect<void, SessionStoreError | SessionConflict> {
     const base = unit.base
     const data = unit.data
     if (base === undefined || data === undefined) return Effect.void // never touched
@@ -694,24 +721,25 @@ const makeManagerNow = (
       // nothing to write (read-only, no deadline to move): no span, no metric, no store call
       if (!unit.destroy && !unit.regenerate && data === base.data && unit.userId === base.userId) {
         if (base.version === 0) return Effect.void
-        const moved = expiryFor(start, base.createdAt) - base.expiresAt
-        if (moved < resolved.touchMillis || moved <= 0) return Effect.void
+        const moved = this.expiryFor(start, base.createdAt) - base.expiresAt
+        if (moved < this.options.touchMillis || moved <= 0) return Effect.void
       }
       // a synchronous store, no spans, the common case (a stored session whose data changed): the
       // save in this one step; a conflict goes the general way below, which settles it by policy
+      const sync = this.sync
       if (
         sync !== undefined && !spans && !unit.destroy && !unit.regenerate && base.version > 0 &&
         (data !== base.data || unit.userId !== base.userId)
       ) {
-        const next = nextSnapshot(base.id, base, data, unit.userId, start, base.version)
+        const next = this.nextSnapshot(base.id, base, data, unit.userId, start, base.version)
         if (sync.save(base.id, toRecord(next), base.version, start) === undefined) {
-          state = observe(unit, next)
-          saved = true
+          this.state = this.observe(unit, next)
+          this.saved = true
           metrics.recordCommit("saved", clock.unsafeCurrentTimeMillis() - start)
           return Effect.void
         }
       }
-      const body = commitBody(unit, base, data, start).pipe(
+      const body = this.commitBody(unit, base, data, start).pipe(
         Effect.matchCauseEffect({
           onSuccess: (outcome) => {
             if (outcome === "unchanged") return Effect.void
@@ -720,7 +748,7 @@ const makeManagerNow = (
             return spans ? Effect.annotateCurrentSpan("session.outcome", outcome) : Effect.void
           },
           onFailure: (cause) => {
-            stale = true
+            this.stale = true
             const failure = Cause.failureOption(cause)
             const tag = Option.isSome(failure) ? failure.value._tag : "defect"
             return Effect.zipRight(
@@ -732,7 +760,7 @@ const makeManagerNow = (
                   ? Metric.increment(Metric.tagged(metrics.conflicts, "resolution", "failed"))
                   : Metric.increment(metrics.storeErrors),
                 Effect.logDebug(`effect-session: commit failed (${tag})`).pipe(
-                  Effect.annotateLogs("session.store", store.name)
+                  Effect.annotateLogs("session.store", this.store.name)
                 )
               ], { discard: true }),
               Effect.failCause(cause)
@@ -741,50 +769,20 @@ const makeManagerNow = (
         })
       )
       return spans
-        ? Effect.withSpan(body, "effect-session.commit", { attributes: { "session.store": store.name } })
+        ? Effect.withSpan(body, "effect-session.commit", { attributes: { "session.store": this.store.name } })
         : body
     })
   }
-
-  const self: SessionManager = {
-    store,
-    options: resolved,
-    // made when asked for: most requests never ask
-    get id() {
-      return Effect.map(committed, (s) => Redacted.make(s.id))
-    },
-    get isNew() {
-      return Effect.map(committed, () => isNew)
-    },
-    get expired() {
-      return Effect.map(committed, () => Option.fromNullable(expired))
-    },
-    get failIfExpired() {
-      return Effect.flatMap(committed, () => expired === undefined ? Effect.void : Effect.fail(expired))
-    },
-    committed,
-    begin,
-    // a snapshot that is the store's (read or written under this lock, no failed commit since) goes
-    // to the next waiter
-    end: (unit) => {
-      const number = !stale && state !== undefined && state === observed && state.version > 0 &&
-          unit.lock?.id === state.id
-        ? release(unit, state, observedMark)
-        : release(unit)
-      if (number !== 0) released = number
-    },
-    touched: () => state !== undefined,
-    outcome: () =>
-      new Outcome(
-        state !== undefined,
-        state !== undefined && state.version > 0 ? state.id : undefined,
-        saved,
-        state?.expiresAt ?? 0
-      ),
-    commitUnit
-  }
-  return self
 }
+
+const fromRecord = (id: string, record: SessionRecord): Committed => ({
+  id,
+  version: record.version,
+  createdAt: record.createdAt,
+  expiresAt: record.expiresAt,
+  userId: record.userId,
+  data: toData(record)
+})
 
 // Effect's built-in tracer, which nobody exports from: spans are made only when an app installed a
 // tracer of its own (e.g. @effect/opentelemetry), so that the default path stays short
