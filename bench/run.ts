@@ -73,6 +73,26 @@ const CONFIGS: ReadonlyArray<Config> = [
     cookie: "dummy"
   },
   {
+    name: "floor-untouched",
+    description:
+      "the floor of any session layer on Effect's services (bench/servers/routes.ts): one service provided per request (Effect.provideService), GET /untouched",
+    server: ["effect.ts", "floor"],
+    method: "GET",
+    path: "/untouched",
+    cookie: "dummy",
+    bare: "effect-bare"
+  },
+  {
+    name: "floor-counter",
+    description:
+      "the same floor, POST /counter: { count } from a plain Map by the cookie's value, written back after the handler; no signature, lock, snapshot, expiry or encoding",
+    server: ["effect.ts", "floor"],
+    method: "POST",
+    path: "/counter",
+    cookie: "dummy",
+    bare: "effect-bare"
+  },
+  {
     name: "session-memory-untouched",
     description: "effect-session, memory store, GET /untouched (cookie sent, session never touched)",
     server: ["effect.ts", "memory"],

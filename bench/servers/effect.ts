@@ -3,6 +3,8 @@
  *
  * - `bare`: `@effect/platform-node` router, no session (the limit), default tracing.
  * - `bare-notrace`: the same with `Layer.setTracerEnabled(false)`.
+ * - `floor`: the same routes under the least session layer Effect's services allow (`floorRouter`):
+ *   what any per-request session service costs before it does anything of its own.
  * - `memory`, `memory-notrace`, `sqlite`, `redis`: the same routes under `HttpSession.middleware`.
  *
  * Routes: bench/servers/routes.ts. Listens on 127.0.0.1, port 0, and prints
@@ -15,7 +17,7 @@ import { createServer } from "node:http"
 import * as HttpSession from "../../src/HttpSession.js"
 import * as SessionStore from "../../src/SessionStore.js"
 import { setSessionCounter } from "./inspect.js"
-import { bareRouter, sessionRouter } from "./routes.js"
+import { bareRouter, floorRouter, sessionRouter } from "./routes.js"
 
 const mode = process.argv[2] ?? "bare"
 const secret = Redacted.make("benchmark secret: thirty-two bytes or more, fixed")
@@ -62,6 +64,9 @@ const main = (() => {
   if (mode === "bare" || mode === "bare-notrace") {
     const served = Layer.merge(HttpServer.serve(bareRouter), listening).pipe(Layer.provide(serverLayer))
     return mode === "bare" ? served : Layer.provide(served, Layer.setTracerEnabled(false))
+  }
+  if (mode === "floor") {
+    return Layer.merge(HttpServer.serve(floorRouter), listening).pipe(Layer.provide(serverLayer))
   }
   const store = stores[mode]
   if (store === undefined) throw new Error(`unknown configuration: ${mode}`)

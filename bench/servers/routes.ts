@@ -1,10 +1,11 @@
 /**
  * The routes every Effect benchmark measures (bench/servers/effect.ts over a socket, bench/ops.ts in
  * process): `GET /untouched` never touches the session, `GET /read` reads `count`, `POST /counter`
- * reads and writes it. The bare router answers the same paths with constants.
+ * reads and writes it. The bare router answers the same paths with constants; the floor router
+ * (`floorRouter`, below) is the least a session service on Effect can do, to measure against.
  */
-import { HttpRouter, HttpServerResponse } from "@effect/platform"
-import { Effect, Option, Schema } from "effect"
+import { HttpMiddleware, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Context, Effect, Option, Schema } from "effect"
 import * as HttpSession from "../../src/HttpSession.js"
 import * as Session from "../../src/Session.js"
 
@@ -27,4 +28,37 @@ export const sessionRouter = HttpRouter.empty.pipe(
     )
   ),
   HttpSession.middleware
+)
+
+/**
+ * The floor of any session layer built on Effect's services: a middleware that provides one
+ * service per request (`Effect.provideService`), holding a mutable `{ count }` read from a plain
+ * `Map` by the cookie's value and written back after the handler if it changed. No signature, no
+ * lock, no snapshot, no expiry, nothing encoded: the least a per-request session service can do.
+ */
+class FloorSession extends Context.Tag("bench/FloorSession")<FloorSession, { count: number; changed: boolean }>() {}
+const floorStore = new Map<string, number>()
+const floorMiddleware = HttpMiddleware.make((app) =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const id = request.cookies.session ?? ""
+    const state = { count: floorStore.get(id) ?? 0, changed: false }
+    return Effect.map(Effect.provideService(app, FloorSession, state), (response) => {
+      if (state.changed) floorStore.set(id, state.count)
+      return response
+    })
+  })
+)
+
+export const floorRouter = HttpRouter.empty.pipe(
+  HttpRouter.get("/untouched", Effect.succeed(HttpServerResponse.text("hi"))),
+  HttpRouter.get("/read", Effect.map(FloorSession, (s) => HttpServerResponse.text(String(s.count)))),
+  HttpRouter.post(
+    "/counter",
+    Effect.map(FloorSession, (s) => {
+      s.count++
+      s.changed = true
+      return HttpServerResponse.text(String(s.count))
+    })
+  ),
+  floorMiddleware
 )
