@@ -163,6 +163,17 @@ const CONFIGS: ReadonlyArray<Config> = [
     counts: true
   },
   {
+    name: "floor-redis-counter",
+    description:
+      "the floor with the count in Redis (ioredis): one GET before the handler, one SET after it, each an Effect.promise; no script, version check or expiry",
+    server: ["effect.ts", "floor-redis"],
+    method: "POST",
+    path: "/counter",
+    cookie: "dummy",
+    bare: "effect-bare",
+    needs: "redis"
+  },
+  {
     name: "session-redis-counter",
     description: "effect-session, Redis store (ioredis), POST /counter",
     server: ["effect.ts", "redis"],

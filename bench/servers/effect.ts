@@ -4,7 +4,8 @@
  * - `bare`: `@effect/platform-node` router, no session (the limit), default tracing.
  * - `bare-notrace`: the same with `Layer.setTracerEnabled(false)`.
  * - `floor`: the same routes under the least session layer Effect's services allow (`floorRouter`):
- *   what any per-request session service costs before it does anything of its own.
+ *   what any per-request session service costs before it does anything of its own; `floor-redis`
+ *   the same with the count in Redis (one GET and one SET per counter request).
  * - `memory`, `memory-notrace`, `sqlite`, `redis`: the same routes under `HttpSession.middleware`.
  *
  * Routes: bench/servers/routes.ts. Listens on 127.0.0.1, port 0, and prints
@@ -17,7 +18,7 @@ import { createServer } from "node:http"
 import * as HttpSession from "../../src/HttpSession.js"
 import * as SessionStore from "../../src/SessionStore.js"
 import { setSessionCounter } from "./inspect.js"
-import { bareRouter, floorRouter, sessionRouter } from "./routes.js"
+import { bareRouter, floorRedisRouter, floorRouter, sessionRouter } from "./routes.js"
 
 const mode = process.argv[2] ?? "bare"
 const secret = Redacted.make("benchmark secret: thirty-two bytes or more, fixed")
@@ -67,6 +68,19 @@ const main = (() => {
   }
   if (mode === "floor") {
     return Layer.merge(HttpServer.serve(floorRouter), listening).pipe(Layer.provide(serverLayer))
+  }
+  if (mode === "floor-redis") {
+    const redis = Layer.unwrapScoped(Effect.map(
+      Effect.acquireRelease(
+        Effect.promise(async () => {
+          const { Redis } = await import("ioredis")
+          return new Redis(process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6390")
+        }),
+        (client) => Effect.promise(() => client.quit())
+      ),
+      (client) => HttpServer.serve(floorRedisRouter(client))
+    ))
+    return Layer.merge(redis, listening).pipe(Layer.provide(serverLayer))
   }
   const store = stores[mode]
   if (store === undefined) throw new Error(`unknown configuration: ${mode}`)

@@ -49,7 +49,7 @@ const floorMiddleware = HttpMiddleware.make((app) =>
   })
 )
 
-export const floorRouter = HttpRouter.empty.pipe(
+const floorRoutes = HttpRouter.empty.pipe(
   HttpRouter.get("/untouched", Effect.succeed(HttpServerResponse.text("hi"))),
   HttpRouter.get("/read", Effect.map(FloorSession, (s) => HttpServerResponse.text(String(s.count)))),
   HttpRouter.post(
@@ -59,6 +59,31 @@ export const floorRouter = HttpRouter.empty.pipe(
       s.changed = true
       return HttpServerResponse.text(String(s.count))
     })
-  ),
-  floorMiddleware
+  )
 )
+
+export const floorRouter = floorMiddleware(floorRoutes)
+
+/**
+ * The same floor with the count in Redis: one GET before the handler and one SET after it when
+ * the count changed, each one `Effect.promise` over an ioredis command: the least two round trips
+ * to a remote store cost an Effect app, with no script, no version check and no expiry.
+ */
+export const floorRedisRouter = (
+  client: { get(key: string): Promise<string | null>; set(key: string, value: string): Promise<unknown> }
+) =>
+  HttpMiddleware.make((app) =>
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+      const key = `floor:${request.cookies.session ?? ""}`
+      return Effect.flatMap(Effect.promise(() => client.get(key)), (stored) => {
+        const state = { count: Number(stored ?? 0), changed: false }
+        return Effect.flatMap(
+          Effect.provideService(app, FloorSession, state),
+          (response) =>
+            state.changed
+              ? Effect.as(Effect.promise(() => client.set(key, String(state.count))), response)
+              : Effect.succeed(response)
+        )
+      })
+    })
+  )(floorRoutes)
