@@ -474,14 +474,14 @@ class Manager implements SessionManager {
     })
   }
 
-  private readonly lockTimedOut = (): SessionStoreError => (
-    metrics.storeErrors.unsafeUpdate(1, []),
-      new SessionStoreError({
-        store: this.store.name,
-        operation: "lock",
-        detail: "timed out waiting for another request of the same session"
-      })
-  )
+  private lockTimedOut(): SessionStoreError {
+    metrics.storeErrors.unsafeUpdate(1, [])
+    return new SessionStoreError({
+      store: this.store.name,
+      operation: "lock",
+      detail: "timed out waiting for another request of the same session"
+    })
+  }
 
   // a unit's first access: take the session's lock, make sure the snapshot is current, go on with k
   begin<A, E>(
@@ -514,33 +514,36 @@ class Manager implements SessionManager {
   }
 
   private lockThenLoad(unit: UnitState, id: string, hadState: boolean): Effect.Effect<Committed, SessionStoreError> {
-    return Effect.flatMap(acquire(this.locks, id, unit, this.options.lockTimeout, this.lockTimedOut), (entry) => {
-      // the previous holder's snapshot, if it handed one to us (we waited for it)
-      const handoff = entry.handoff === undefined ? undefined : takeHandoff(entry)
-      if (this.state === undefined) {
+    return Effect.flatMap(
+      acquire(this.locks, id, unit, this.options.lockTimeout, () => this.lockTimedOut()),
+      (entry) => {
+        // the previous holder's snapshot, if it handed one to us (we waited for it)
+        const handoff = entry.handoff === undefined ? undefined : takeHandoff(entry)
+        if (this.state === undefined) {
+          return withClockAndSpans((clock, spans) => {
+            const now = clock.unsafeCurrentTimeMillis()
+            const adopted = this.adoptHandoff(handoff, id, now)
+            return adopted !== undefined ? Effect.succeed(adopted) : this.firstLoad(now, spans, unit)
+          })
+        }
+        // loaded just before, by a call outside a unit; or nobody else held the lock since we did;
+        // or a new session with a random id, which nobody else can know
+        const current = this.state
+        if (!hadState) return Effect.succeed(current)
+        if (
+          !this.stale &&
+          ((this.released !== 0 && entry.lastRelease === this.released) || (current.version === 0 && !this.adopt))
+        ) {
+          return Effect.succeed(current)
+        }
+        this.stale = false
         return withClockAndSpans((clock, spans) => {
           const now = clock.unsafeCurrentTimeMillis()
-          const adopted = this.adoptHandoff(handoff, id, now)
-          return adopted !== undefined ? Effect.succeed(adopted) : this.firstLoad(now, spans, unit)
+          const adopted = this.adoptHandoff(handoff, current.id, now)
+          return adopted !== undefined ? Effect.succeed(adopted) : this.reload(current, now, spans, unit)
         })
       }
-      // loaded just before, by a call outside a unit; or nobody else held the lock since we did;
-      // or a new session with a random id, which nobody else can know
-      const current = this.state
-      if (!hadState) return Effect.succeed(current)
-      if (
-        !this.stale &&
-        ((this.released !== 0 && entry.lastRelease === this.released) || (current.version === 0 && !this.adopt))
-      ) {
-        return Effect.succeed(current)
-      }
-      this.stale = false
-      return withClockAndSpans((clock, spans) => {
-        const now = clock.unsafeCurrentTimeMillis()
-        const adopted = this.adoptHandoff(handoff, current.id, now)
-        return adopted !== undefined ? Effect.succeed(adopted) : this.reload(current, now, spans, unit)
-      })
-    })
+    )
   }
 
   // a unit ended: its lock goes to the next request of the session; a snapshot that is the store's
