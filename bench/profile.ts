@@ -130,6 +130,19 @@ const profileOne = async (target: Target, env: NodeJS.ProcessEnv) => {
     return run(c, a)
   }
   await wrk(WARMUP)
+  // the server's CPU time per request without the profiler, from the kernel's accounting: a
+  // cross-check of the profile, whose sampler charges some user time to the native call it
+  // happens to interrupt (`writev`)
+  const before = cpuTicks(child.pid!)
+  const plain = JSON.parse(
+    (await wrk(PLAIN)).split("\n").find((l) => l.startsWith("WRKJSON "))!.slice(8)
+  ) as { requests: number; duration_us: number }
+  const after = cpuTicks(child.pid!)
+  const kernelCpu = {
+    userUs: ((after.user - before.user) / CLK_TCK) * 1e6 / plain.requests,
+    systemUs: ((after.system - before.system) / CLK_TCK) * 1e6 / plain.requests,
+    rps: plain.requests / (plain.duration_us / 1e6)
+  }
   // the profiler runs only while the measured load does
   await ask(child, { profile: "start", interval: 100 })
   const out = await wrk(duration)
@@ -139,7 +152,18 @@ const profileOne = async (target: Target, env: NodeJS.ProcessEnv) => {
   const exited = new Promise((resolve) => child.once("exit", resolve))
   child.kill("SIGTERM")
   await exited
-  return { file, result }
+  return { file, result, kernelCpu }
+}
+
+const PLAIN = 5
+const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100
+
+/** User and system CPU time of a process so far, in clock ticks (/proc/<pid>/stat, fields 14 and 15). */
+const cpuTicks = (pid: number) => {
+  // the command name (field 2) is in parentheses and may hold spaces: count from after it
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return { user: Number(fields[11]), system: Number(fields[12]) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -214,8 +238,8 @@ const main = async () => {
   }
   const runs = []
   for (const target of TARGETS) {
-    const { file, result } = await profileOne(target, env)
-    runs.push({ target, file, result, analysis: analyse(file) })
+    const { file, kernelCpu, result } = await profileOne(target, env)
+    runs.push({ target, file, result, kernelCpu, analysis: analyse(file) })
     console.error(
       `[profile] ${target.name}: ${Math.round(result.requests / (result.duration_us / 1e6))} req/s, ${file}`
     )
@@ -240,9 +264,8 @@ const main = async () => {
       new Date().toISOString()
     }; code ${codeState()}; V8 CPU profiler (as node --cpu-prof; started through node:inspector for the ` +
       `measured window only), 100 µs sampling; compiled JS (bench/build.ts); server pinned to core 0, wrk -t1 -c10 on ` +
-      `core 1, ${duration} s measured after ${WARMUP} s of warm-up; load average ${
-        os.loadavg().map((l) => l.toFixed(2)).join(" ")
-      }.`
+      `core 1, ${duration} s measured after ${WARMUP} s of warm-up and ${PLAIN} s unprofiled (the /proc figures); ` +
+      `load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}.`
   )
   log()
   // CPU µs per request, by category: busy time of the whole profile / all requests it served
@@ -271,6 +294,22 @@ const main = async () => {
   log(`| **total** | **${tb.toFixed(1)}** | **${ts.toFixed(1)}** | **${(ts - tb).toFixed(1)}** |`)
   log()
   log(`req/s under the profiler: ${bare!.name} ${Math.round(bare!.rps)}, ${sess!.name} ${Math.round(sess!.rps)}.`)
+  log()
+  const [kb, ks] = runs.map((r) => r.kernelCpu)
+  log(`## Server CPU µs per request without the profiler (/proc/<pid>/stat over a ${PLAIN} s run)`)
+  log()
+  log(
+    "V8's sampler charges part of the user time to the native call it interrupts (`writev` above); the " +
+      "kernel's accounting tells user time from system time:"
+  )
+  log()
+  log(`| | ${bare!.name} | ${sess!.name} | added |`)
+  log("|---|---:|---:|---:|")
+  log(`| user | ${kb!.userUs.toFixed(1)} | ${ks!.userUs.toFixed(1)} | ${(ks!.userUs - kb!.userUs).toFixed(1)} |`)
+  log(
+    `| system | ${kb!.systemUs.toFixed(1)} | ${ks!.systemUs.toFixed(1)} | ${(ks!.systemUs - kb!.systemUs).toFixed(1)} |`
+  )
+  log(`| req/s | ${Math.round(kb!.rps)} | ${Math.round(ks!.rps)} | |`)
   log()
   for (const r of runs) {
     const busyTotal = Array.from(r.analysis.byCategory).filter(([c]) => c !== "idle").reduce((n, [, v]) => n + v, 0)
