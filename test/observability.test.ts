@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Data, Effect, Layer, Metric, Option, Schema, Tracer } from "effect"
-import { Session, SessionMetrics, SessionStore } from "effect-session"
+import { Data, Effect, Layer, Logger, Metric, Option, Schema, Tracer } from "effect"
+import { Session, SessionManager, SessionMetrics, SessionStore } from "effect-session"
+import { inspect } from "node:util"
 
 class Boom extends Data.TaggedError("Boom")<{}> {}
 const Count = Session.key("count", Schema.Number)
@@ -77,6 +78,35 @@ describe("observability", () => {
     }).pipe(
       Effect.provide(Session.open("obs-session-id").pipe(Layer.provideMerge(SessionStore.layerMemory()))),
       Effect.provide(layer)
+    )
+  })
+
+  it.effect("printed, logged or turned into JSON, the manager, the session, an outcome and a savepoint show no id and no data", () => {
+    const logged: Array<string> = []
+    const capture = Logger.replace(
+      Logger.defaultLogger,
+      Logger.map(Logger.logfmtLogger, (line) => void logged.push(line))
+    )
+    return Effect.gen(function*() {
+      const [session, savepoint] = yield* Session.transaction(Effect.gen(function*() {
+        yield* Session.set(Count, 424242)
+        return [yield* Session.Session, yield* Session.savepoint] as const
+      }))
+      const manager = yield* SessionManager.SessionManager
+      const outcome = manager.outcome()
+      expect(Option.isSome(outcome.id)).toBe(true) // committed and stored: the outcome holds the id
+      for (const shown of [manager, session, outcome, savepoint]) {
+        yield* Effect.log(shown)
+        const views = [inspect(shown, { depth: 10 }), JSON.stringify(shown), String(shown), logged.at(-1)!]
+        for (const view of views) {
+          expect(view).toContain("effect-session/")
+          expect(view).not.toContain("printed-session-id")
+          expect(view).not.toContain("424242")
+        }
+      }
+    }).pipe(
+      Effect.provide(Session.open("printed-session-id").pipe(Layer.provideMerge(SessionStore.layerMemory()))),
+      Effect.provide(capture)
     )
   })
 })

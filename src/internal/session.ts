@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as HashMap from "effect/HashMap"
+import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
@@ -187,21 +188,52 @@ const resolve = (options: SessionOptions = {}): ResolvedOptions => {
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * The objects an app can reach (the manager, the unit, an outcome) hold the session's id and data
+ * in plain fields. Logged, printed or turned into JSON, each shows what `redacted()` gives instead:
+ * never the id, never the data.
+ *
+ * @internal
+ */
+abstract class Redacting {
+  protected abstract redacted(): object
+  toJSON(): unknown {
+    return this.redacted()
+  }
+  toString(): string {
+    return Inspectable.format(this.redacted())
+  }
+  [Inspectable.NodeInspectSymbol](): unknown {
+    return this.redacted()
+  }
+}
+
+/**
  * What a transport needs to know after the request: the public `Outcome`, whose redacted id is
  * made only when asked for, and the plain id for the transports of this package.
  *
  * @internal
  */
-export class Outcome implements PublicOutcome {
+export class Outcome extends Redacting implements PublicOutcome {
   constructor(
     readonly touched: boolean,
     /** The id under which the session is stored now, if it is stored. */
     readonly storedId: string | undefined,
     readonly saved: boolean,
     readonly expiresAt: number
-  ) {}
+  ) {
+    super()
+  }
   get id(): Option.Option<Redacted.Redacted<string>> {
     return this.storedId === undefined ? Option.none() : Option.some(Redacted.make(this.storedId))
+  }
+  protected redacted() {
+    return {
+      _id: "effect-session/Outcome",
+      touched: this.touched,
+      stored: this.storedId !== undefined,
+      saved: this.saved,
+      expiresAt: this.expiresAt
+    }
   }
 }
 
@@ -300,7 +332,7 @@ type CommitOutcome = "unchanged" | "touched" | "saved" | "created" | "merged" | 
  * set of closures: a request pays for one object, and one that never touches its session for
  * nothing more (the lock table and the store's synchronous operations are looked up on first use).
  */
-class Manager implements SessionManager {
+class Manager extends Redacting implements SessionManager {
   private state: Committed | undefined = undefined
   private isNewSession = false
   private expiredRecord: SessionTimeout | undefined = undefined
@@ -323,7 +355,13 @@ class Manager implements SessionManager {
     readonly options: ResolvedOptions,
     private readonly presented: string | undefined,
     private readonly adopt: boolean
-  ) {}
+  ) {
+    super()
+  }
+
+  protected redacted() {
+    return { _id: "effect-session/SessionManager", store: this.store.name, loaded: this.state !== undefined }
+  }
 
   private get locks(): LockTable {
     return this.lockTable ??= tableFor(this.store)
@@ -859,6 +897,28 @@ interface SavepointImpl extends Savepoint {
   readonly regenerate: boolean
 }
 
+/** A savepoint: the unit's data, user and flags at the time it was taken. */
+class SavepointObject extends Redacting implements SavepointImpl {
+  readonly [SavepointTypeId]: typeof SavepointTypeId = SavepointTypeId
+  isValid = true
+  readonly userId: string | undefined
+  readonly destroy: boolean
+  readonly regenerate: boolean
+  readonly rollback: Effect.Effect<void, SessionStateError>
+  readonly valid: Effect.Effect<boolean>
+  constructor(unit: UnitState, readonly data: HashMap.HashMap<string, Json>) {
+    super()
+    this.userId = unit.userId
+    this.destroy = unit.destroy
+    this.regenerate = unit.regenerate
+    this.rollback = Effect.suspend(() => rollbackTo(unit, this))
+    this.valid = Effect.sync(() => this.isValid)
+  }
+  protected redacted() {
+    return { _id: "effect-session/Savepoint", valid: this.isValid }
+  }
+}
+
 /** @internal */
 export interface Session extends Omit<SessionService, "manager"> {
   readonly manager: SessionManager
@@ -882,7 +942,7 @@ const invalidateFrom = (unit: UnitState, index: number) => {
  *
  * @internal
  */
-class Unit implements Session {
+class Unit extends Redacting implements Session {
   readonly unit: UnitState = {
     status: "open",
     base: undefined,
@@ -893,7 +953,13 @@ class Unit implements Session {
     savepoints: [],
     lock: undefined
   }
-  constructor(readonly manager: SessionManager) {}
+  constructor(readonly manager: SessionManager) {
+    super()
+  }
+
+  protected redacted() {
+    return { _id: "effect-session/Session", status: this.unit.status, store: this.manager.store.name }
+  }
 
   // the data of the unit: loaded from the manager's last committed snapshot on first access
   // (suspended: an effect made while the unit is open and run after it closed must see it closed)
@@ -1033,16 +1099,7 @@ class Unit implements Session {
   get savepoint(): Effect.Effect<Savepoint, SessionStateError | SessionStoreError> {
     const unit = this.unit
     return Effect.map(this.writable, (current) => {
-      const sp: SavepointImpl = {
-        [SavepointTypeId]: SavepointTypeId,
-        isValid: true,
-        data: current,
-        userId: unit.userId,
-        destroy: unit.destroy,
-        regenerate: unit.regenerate,
-        rollback: Effect.suspend(() => rollbackTo(unit, sp)),
-        valid: Effect.sync(() => sp.isValid)
-      }
+      const sp = new SavepointObject(unit, current)
       unit.savepoints.push(sp)
       return sp
     })
