@@ -152,13 +152,33 @@ export class SessionTimeout extends Data.TaggedError("SessionTimeout")<{
   /** When the session expired, in epoch milliseconds (from `Clock`). */
   readonly expiredAt: number
   readonly reason: SessionTimeoutReason
-  /** The data the expired session held (stored form: JSON values). */
+  /**
+   * The data the expired session held (stored form: JSON values). It is the app's to read, not the
+   * logs': a logged, printed or JSON-encoded error leaves it out.
+   */
   readonly data: HashMap.HashMap<string, unknown>
 }> {
   /**
    * @since 0.1.0
    */
   readonly [TypeId]: TypeId = TypeId
+
+  constructor(args: {
+    readonly sessionId: Redacted.Redacted<string>
+    readonly expiredAt: number
+    readonly reason: SessionTimeoutReason
+    readonly data: HashMap.HashMap<string, unknown>
+  }) {
+    super(args)
+    Object.defineProperty(this, "data", { value: args.data, enumerable: false, writable: false })
+  }
+
+  /**
+   * @since 0.1.0
+   */
+  override toJSON(): unknown {
+    return { _tag: this._tag, sessionId: this.sessionId, expiredAt: this.expiredAt, reason: this.reason }
+  }
 
   /**
    * @since 0.1.0

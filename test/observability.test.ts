@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Data, Effect, Layer, Logger, Metric, Option, Schema, Tracer } from "effect"
+import { Cause, Data, Effect, HashMap, Layer, Logger, Metric, Option, Schema, TestClock, Tracer } from "effect"
 import { Session, SessionManager, SessionMetrics, SessionStore } from "effect-session"
 import { inspect } from "node:util"
 
@@ -108,5 +108,29 @@ describe("observability", () => {
       Effect.provide(Session.open("printed-session-id").pipe(Layer.provideMerge(SessionStore.layerMemory()))),
       Effect.provide(capture)
     )
+  })
+
+  it.effect("a SessionTimeout gives the app the expired data, and leaves it and the id out of logs, JSON and print", () => {
+    const logged: Array<string> = []
+    const capture = Logger.replace(
+      Logger.defaultLogger,
+      Logger.map(Logger.logfmtLogger, (line) => void logged.push(line))
+    )
+    const open = Session.open("expired-session-id", { idleTimeout: "1 minute" })
+    return Effect.gen(function*() {
+      yield* Session.transaction(Session.set(Count, 424242)).pipe(Effect.provide(open))
+      yield* TestClock.adjust("2 minutes")
+      const timeout = yield* Effect.flip(Session.failIfExpired).pipe(Effect.provide(open))
+      if (timeout._tag !== "SessionTimeout") return expect.fail(`expected a SessionTimeout, got ${timeout._tag}`)
+      expect(HashMap.get(timeout.data, "count")).toEqual(Option.some(424242))
+      yield* Effect.logError(timeout)
+      yield* Effect.logError(Cause.fail(timeout))
+      const views = [JSON.stringify(timeout), inspect(timeout, { depth: 10 }), String(timeout), ...logged]
+      expect(logged.length).toBe(2)
+      for (const view of views) {
+        expect(view).not.toContain("expired-session-id")
+        expect(view).not.toContain("424242")
+      }
+    }).pipe(Effect.provide(SessionStore.layerMemory()), Effect.provide(capture))
   })
 })
