@@ -9,6 +9,7 @@
  */
 import * as Data from "effect/Data"
 import type * as HashMap from "effect/HashMap"
+import * as Inspectable from "effect/Inspectable"
 import * as Predicate from "effect/Predicate"
 import type * as Redacted from "effect/Redacted"
 
@@ -210,6 +211,11 @@ export type SessionStoreOperation = "load" | "save" | "delete" | "deleteByUser" 
  * The session store failed: the backend is down, timed out, or answered something unusable. The
  * `cause` carries the driver's error; the message names the store and operation only.
  *
+ * A driver's error may hold what it was asked (ioredis keeps a failed command's keys and arguments,
+ * a file system error the file's path): the session's id and data. So the error, logged, printed or
+ * turned into JSON, shows only the cause's kind (its `_tag` or name, and its `reason` or `code`);
+ * `error.cause` itself is there for the app to inspect.
+ *
  * @example
  * ```ts
  * import { Effect, Schedule } from "effect"
@@ -246,6 +252,35 @@ export class SessionStoreError extends Data.TaggedError("SessionStoreError")<{
   override get message(): string {
     return `Session store "${this.store}" failed on ${this.operation}${this.detail ? `: ${this.detail}` : ""}`
   }
+
+  /**
+   * @since 0.1.0
+   */
+  override toJSON(): unknown {
+    return {
+      _tag: this._tag,
+      store: this.store,
+      operation: this.operation,
+      ...(this.detail === undefined ? {} : { detail: this.detail }),
+      ...(this.cause === undefined ? {} : { cause: causeKind(this.cause) })
+    }
+  }
+
+  /**
+   * @since 0.1.0
+   */
+  override [Inspectable.NodeInspectSymbol](): unknown {
+    return `${this.stack ?? `${this.name}: ${this.message}`}\n${Inspectable.format(this.toJSON())}`
+  }
+}
+
+/** A cause's kind, never its message or fields (which may hold ids, keys or data). */
+const causeKind = (cause: unknown): string => {
+  if (typeof cause !== "object" || cause === null) return typeof cause
+  const { _tag, code, name, reason } = cause as Record<string, unknown>
+  const kind = typeof _tag === "string" ? _tag : typeof name === "string" ? name : "object"
+  const detail = typeof reason === "string" ? reason : typeof code === "string" || typeof code === "number" ? code : ""
+  return detail === "" ? kind : `${kind} (${detail})`
 }
 
 /**

@@ -8,6 +8,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
 import {
+  Cause,
   Clock,
   Config,
   ConfigProvider,
@@ -31,6 +32,7 @@ import * as SqlStore from "effect-session/SessionStore/Sql"
 import { Cluster, Redis } from "ioredis"
 import { createHash } from "node:crypto"
 import * as NodeFs from "node:fs"
+import { inspect } from "node:util"
 import { conformance } from "./conformance.js"
 import {
   fileLayer,
@@ -345,6 +347,35 @@ describe("redis store", () => {
       expect(yield* Effect.promise(() => client.hgetall(`${prefix}s:{abc}`))).toMatchObject({ v: "1", u: "alice" })
       expect(yield* Effect.promise(() => client.zrange(`${prefix}u:{alice}`, 0, -1))).toEqual(["abc"])
       expect(yield* Effect.promise(() => client.pttl(`${prefix}u:{alice}`))).toBeGreaterThan(0)
+    }).pipe(Effect.provide(redisLayer({ url: REDIS_URL }))))
+
+  it.effect("a driver error that holds the command shows only its kind in a logged, printed or JSON store error", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.SessionStore
+      const { client, prefix } = yield* TestRedis
+      // the session's key holds a string, not a hash: Redis answers WRONGTYPE, and ioredis keeps
+      // the failed command's keys and arguments on its error
+      yield* Effect.promise(() => client.set(`${prefix}s:{leaky-id}`, "not a hash"))
+      const errors = [
+        yield* Effect.flip(store.load("leaky-id")),
+        yield* Effect.flip(store.save("leaky-id", yield* now0({ secret: "leaky-data" }, 1), 0))
+      ]
+      for (const error of errors) {
+        expect(error._tag).toBe("SessionStoreError")
+        expect(JSON.stringify(error.cause)).toContain("leaky-id") // the driver's error does hold it
+        for (
+          const view of [
+            JSON.stringify(error),
+            inspect(error, { depth: 10 }),
+            String(error),
+            Cause.pretty(Cause.fail(error))
+          ]
+        ) {
+          expect(view).not.toContain("leaky-id")
+          expect(view).not.toContain("leaky-data")
+        }
+        expect(JSON.stringify(error)).toContain("ReplyError") // the kind of failure stays visible
+      }
     }).pipe(Effect.provide(redisLayer({ url: REDIS_URL }))))
 
   it.effect("two prefixes are two stores on one server", () =>
