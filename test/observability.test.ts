@@ -42,6 +42,16 @@ const recordingTracer = () => {
   return { spans, layer: Layer.setTracer(tracer) }
 }
 
+/** A logger that keeps every line (logfmt), to check what a logged value shows. */
+const capturingLogger = () => {
+  const logged: Array<string> = []
+  const capture = Logger.replace(
+    Logger.defaultLogger,
+    Logger.map(Logger.logfmtLogger, (line) => void logged.push(line))
+  )
+  return { logged, capture }
+}
+
 const count = <In, Out>(metric: Metric.Metric<any, In, Out>) => Metric.value(metric)
 
 describe("observability", () => {
@@ -82,11 +92,7 @@ describe("observability", () => {
   })
 
   it.effect("printed, logged or turned into JSON, the manager, the session, an outcome and a savepoint show no id and no data", () => {
-    const logged: Array<string> = []
-    const capture = Logger.replace(
-      Logger.defaultLogger,
-      Logger.map(Logger.logfmtLogger, (line) => void logged.push(line))
-    )
+    const { capture, logged } = capturingLogger()
     return Effect.gen(function*() {
       const [session, savepoint] = yield* Session.transaction(Effect.gen(function*() {
         yield* Session.set(Count, 424242)
@@ -111,11 +117,7 @@ describe("observability", () => {
   })
 
   it.effect("a SessionTimeout gives the app the expired data, and leaves it and the id out of logs, JSON and print", () => {
-    const logged: Array<string> = []
-    const capture = Logger.replace(
-      Logger.defaultLogger,
-      Logger.map(Logger.logfmtLogger, (line) => void logged.push(line))
-    )
+    const { capture, logged } = capturingLogger()
     const open = Session.open("expired-session-id", { idleTimeout: "1 minute" })
     return Effect.gen(function*() {
       yield* Session.transaction(Session.set(Count, 424242)).pipe(Effect.provide(open))
