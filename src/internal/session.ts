@@ -614,16 +614,10 @@ class Manager extends Redacting implements SessionManager {
     }
   }
 
-  private save(
-    id: string,
-    base: Committed,
-    data: HashMap.HashMap<string, Json>,
-    userId: string | undefined,
-    now: number,
-    expectedVersion: number
-  ): Effect.Effect<Committed, SessionStoreError | SessionConflict> {
-    const next = this.nextSnapshot(id, base, data, userId, now, expectedVersion)
-    return Effect.as(this.store.save(id, toRecord(next), expectedVersion), next)
+  // a compare-and-set save of a snapshot nextSnapshot made, which expects the version before its
+  // own; the snapshot is the new state
+  private save(next: Committed): Effect.Effect<Committed, SessionStoreError | SessionConflict> {
+    return Effect.as(this.store.save(next.id, toRecord(next), next.version - 1), next)
   }
 
   // three-way merge by key against the snapshot the unit started from
@@ -650,7 +644,7 @@ class Manager extends Redacting implements SessionManager {
       }
       const mergedUser = userChangedByUs ? userId : theirs.userId
       return Effect.catchTag(
-        this.save(base.id, theirs, merged, mergedUser, now, theirs.version),
+        this.save(this.nextSnapshot(base.id, theirs, merged, mergedUser, now, theirs.version)),
         "SessionConflict",
         (again) =>
           attempt < this.options.retryAttempts
@@ -682,7 +676,7 @@ class Manager extends Redacting implements SessionManager {
     now: number,
     outcome: CommitOutcome
   ): Effect.Effect<CommitOutcome, SessionStoreError | SessionConflict> {
-    const write = this.save(current.id, current, data, userId, now, current.version)
+    const write = this.save(this.nextSnapshot(current.id, current, data, userId, now, current.version))
     const mergeable = this.options.onConflict === "merge" || this.options.onConflict === "merge-then-retry"
     let merged = false
     return Effect.map(
@@ -719,7 +713,7 @@ class Manager extends Redacting implements SessionManager {
       } else if (unit.regenerate) {
         const newId = generateId()
         if (current.version > 0) {
-          this.state = yield* this.save(newId, current, data, unit.userId, now, 0)
+          this.state = yield* this.save(this.nextSnapshot(newId, current, data, unit.userId, now, 0))
           this.saved = true
           yield* this.store.delete(current.id)
           return "regenerated"
@@ -738,7 +732,7 @@ class Manager extends Redacting implements SessionManager {
         if (moved < this.options.touchMillis || moved <= 0) return "unchanged"
         // a touch that loses a race is harmless: whoever won moved the deadline too
         const touched = yield* Effect.either(
-          this.save(current.id, current, current.data, current.userId, now, current.version)
+          this.save(this.nextSnapshot(current.id, current, current.data, current.userId, now, current.version))
         )
         if (touched._tag === "Right") {
           this.state = this.observe(unit, touched.right)
