@@ -164,21 +164,18 @@ export class SessionTimeout extends Data.TaggedError("SessionTimeout")<{
    */
   readonly [TypeId]: TypeId = TypeId
 
-  constructor(args: {
-    readonly sessionId: Redacted.Redacted<string>
-    readonly expiredAt: number
-    readonly reason: SessionTimeoutReason
-    readonly data: HashMap.HashMap<string, unknown>
-  }) {
-    super(args)
-    Object.defineProperty(this, "data", { value: args.data, enumerable: false, writable: false })
-  }
-
   /**
    * @since 0.1.0
    */
   override toJSON(): unknown {
     return { _tag: this._tag, sessionId: this.sessionId, expiredAt: this.expiredAt, reason: this.reason }
+  }
+
+  /**
+   * @since 0.1.0
+   */
+  override [Inspectable.NodeInspectSymbol](): unknown {
+    return inspectRedacted(this)
   }
 
   /**
@@ -270,9 +267,16 @@ export class SessionStoreError extends Data.TaggedError("SessionStoreError")<{
    * @since 0.1.0
    */
   override [Inspectable.NodeInspectSymbol](): unknown {
-    return `${this.stack ?? `${this.name}: ${this.message}`}\n${Inspectable.format(this.toJSON())}`
+    return inspectRedacted(this)
   }
 }
+
+/**
+ * How an error that holds ids or data (`SessionTimeout.data`, `SessionStoreError.cause`) shows in
+ * `util.inspect`: its stack, then what its `toJSON` keeps. Logs and JSON go through `toJSON`.
+ */
+const inspectRedacted = (error: Error & { toJSON(): unknown }): string =>
+  `${error.stack ?? `${error.name}: ${error.message}`}\n${Inspectable.format(error.toJSON())}`
 
 /** A cause's kind, never its message or fields (which may hold ids, keys or data). */
 const causeKind = (cause: unknown): string => {
