@@ -113,7 +113,8 @@ const profileOne = async (target: Target, env: NodeJS.ProcessEnv) => {
   // wrk.lua sends the cookies of this file in turn (one per request)
   const cookieFile = path.join(OUT, `${target.name}.cookies`)
   writeFileSync(cookieFile, cookies.join("\n") + "\n")
-  const wrk = (seconds: number) => {
+  // a wrk run's result, as bench/wrk.lua prints it
+  const wrk = async (seconds: number): Promise<{ readonly requests: number; readonly duration_us: number }> => {
     const [c, a] = pinned(1, "wrk", [
       "-t1",
       "-c10",
@@ -127,16 +128,15 @@ const profileOne = async (target: Target, env: NodeJS.ProcessEnv) => {
       target.method,
       cookieFile
     ])
-    return run(c, a)
+    const out = await run(c, a)
+    return JSON.parse(out.split("\n").find((l) => l.startsWith("WRKJSON "))!.slice("WRKJSON ".length))
   }
   await wrk(WARMUP)
   // the server's CPU time per request without the profiler, from the kernel's accounting: a
   // cross-check of the profile, whose sampler charges some user time to the native call it
   // happens to interrupt (`writev`)
   const before = cpuTicks(child.pid!)
-  const plain = JSON.parse(
-    (await wrk(PLAIN)).split("\n").find((l) => l.startsWith("WRKJSON "))!.slice(8)
-  ) as { requests: number; duration_us: number }
+  const plain = await wrk(PLAIN)
   const after = cpuTicks(child.pid!)
   const kernelCpu = {
     userUs: ((after.user - before.user) / CLK_TCK) * 1e6 / plain.requests,
@@ -145,10 +145,8 @@ const profileOne = async (target: Target, env: NodeJS.ProcessEnv) => {
   }
   // the profiler runs only while the measured load does
   await ask(child, { profile: "start", interval: 100 })
-  const out = await wrk(duration)
+  const result = await wrk(duration)
   await ask(child, { profile: "stop", file })
-  const line = out.split("\n").find((l) => l.startsWith("WRKJSON "))!
-  const result = JSON.parse(line.slice(8))
   const exited = new Promise((resolve) => child.once("exit", resolve))
   child.kill("SIGTERM")
   await exited
