@@ -15,7 +15,8 @@
  *   blurs the figure (about ±0.3 µs between runs). The server's own
  *   work (HTTP parsing, its span, the socket) is not in it: compare the added µs, not ratios.
  *
- * Flags: `--requests=N` (per batch, default 2000), `--top=N` (effect-session functions listed).
+ * Flags: `--requests=N` (per batch, default 2000), `--top=N` (effect-session functions listed);
+ * `--cpu=<route>` is how the script runs one route's CPU measurement in a process of its own.
  */
 import { HttpApp, HttpServerRequest, type HttpServerResponse } from "@effect/platform"
 import { Effect, Exit, Layer, ManagedRuntime, Redacted, Runtime, RuntimeFlags, Supervisor } from "effect"

@@ -21,6 +21,7 @@ import { setSessionCounter } from "./inspect.js"
 import { bareRouter, floorRedisRouter, floorRouter, sessionRouter } from "./routes.js"
 
 const mode = process.argv[2] ?? "bare"
+const redisUrl = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6390"
 const secret = Redacted.make("benchmark secret: thirty-two bytes or more, fixed")
 
 // the memory store as SessionStore.layerMemory makes it, kept at hand to count its sessions
@@ -46,8 +47,7 @@ const stores: Record<string, () => Layer.Layer<SessionStore.SessionStore, unknow
   redis: () =>
     Layer.unwrapEffect(Effect.promise(async () => {
       const RedisStore = await import("../../src/SessionStore/Redis.js")
-      const url = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6390"
-      return RedisStore.layerStore({ url, prefix: `bench:${process.pid}:` })
+      return RedisStore.layerStore({ url: redisUrl, prefix: `bench:${process.pid}:` })
     }))
 }
 
@@ -74,7 +74,7 @@ const main = (() => {
       Effect.acquireRelease(
         Effect.promise(async () => {
           const { Redis } = await import("ioredis")
-          return new Redis(process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6390")
+          return new Redis(redisUrl)
         }),
         (client) => Effect.promise(() => client.quit())
       ),
