@@ -325,6 +325,44 @@ export class SessionConflict extends Data.TaggedError("SessionConflict")<{
 }
 
 /**
+ * An option given to a layer or constructor of this library is invalid: a layer built with it fails
+ * with this error (options read from `Config` fail with a `ConfigError` instead). It names the option
+ * and says what is expected, never the value (which may be a secret).
+ *
+ * @example
+ * ```ts
+ * import { Duration, Effect, Layer } from "effect"
+ * import { Session, SessionStore } from "effect-session"
+ *
+ * const program = Effect.void.pipe(
+ *   Effect.provide(Layer.provide(Session.openNew({ idleTimeout: Duration.zero }), SessionStore.layerMemory())),
+ *   Effect.catchTag("SessionOptionError", (e) => Effect.logError(e.message))
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class SessionOptionError extends Data.TaggedError("SessionOptionError")<{
+  /** The option's name, as the user wrote it (for example `idleTimeout` or `cookie.name`). */
+  readonly option: string
+  /** What the option must be. */
+  readonly detail: string
+}> {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.2.0
+   */
+  override get message(): string {
+    return `effect-session: invalid option ${this.option}: ${this.detail}`
+  }
+}
+
+/**
  * Why a {@link SessionDataError} was raised.
  *
  * - `Decode`: the stored value of a typed key does not decode with its schema.
@@ -408,5 +446,5 @@ export class SessionDataError extends Data.TaggedError("SessionDataError")<{
  */
 export const isSessionError = (
   u: unknown
-): u is SessionStateError | SessionTimeout | SessionStoreError | SessionConflict | SessionDataError =>
+): u is SessionStateError | SessionTimeout | SessionStoreError | SessionConflict | SessionDataError | SessionOptionError =>
   Predicate.hasProperty(u, TypeId)
