@@ -1,8 +1,8 @@
 /**
  * Issue #13: readers never wait, writers never lose. Each test failed on the code before the fix.
  */
-import { describe, expect, it } from "@effect/vitest"
 import { HttpRouter, HttpServerResponse } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Option, Ref, Schema } from "effect"
 import { HttpSession, Session, SessionManager, SessionStore } from "effect-session"
 import { client, Count, serve, sessionLayer } from "./utils/http.js"
