@@ -201,7 +201,7 @@ const start = (scenario: Scenario, secret: string, prefix: string) =>
     })
     children.push(child)
     let output = ""
-    const timer = setTimeout(() => reject(new Error(`${scenario.server} did not start:\n${output}`)), 30_000)
+    const timer = setTimeout(() => reject(new Error(`${scenario.server} did not start:\n${output}`)), 120_000)
     const onData = (chunk: Buffer) => {
       output += chunk.toString()
       const match = /Listening on (http:\/\/[\d.]+:\d+)/.exec(output)
