@@ -42,9 +42,10 @@ import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
-import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError_ from "effect/ConfigError"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -58,6 +59,7 @@ import {
   isSessionError,
   type SessionConflict,
   type SessionDataError,
+  type SessionOptionError,
   type SessionStateError,
   type SessionStoreError
 } from "./SessionError.js"
@@ -289,7 +291,8 @@ export class HttpSession extends Context.Tag("effect-session/HttpSession")<HttpS
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<HttpSession, never, SessionStore> => internal.layer(options) as any
+export const layer = (options: Options): Layer.Layer<HttpSession, SessionOptionError, SessionStore> =>
+  internal.layer(options) as any
 
 /**
  * Options of {@link layerSealed}: those of {@link Options} but the transport, plus the longest
@@ -339,8 +342,9 @@ export interface SealedOptions extends Omit<Options, "transport"> {
  * @since 0.1.0
  * @category layers
  */
-export const layerSealed = (options: SealedOptions): Layer.Layer<HttpSession, SessionStoreError> =>
-  internal.layerSealed(options) as any
+export const layerSealed = (
+  options: SealedOptions
+): Layer.Layer<HttpSession, SessionStoreError | SessionOptionError> => internal.layerSealed(options) as any
 
 /**
  * The options read from `Config`, e.g. environment variables:
@@ -363,7 +367,11 @@ export const layerSealed = (options: SealedOptions): Layer.Layer<HttpSession, Se
 export const layerConfig = (
   config: Config.Config.Wrap<Options>
 ): Layer.Layer<HttpSession, ConfigError.ConfigError, SessionStore> =>
-  Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), (options) => Layer.mapError(layer(options), toConfigError)))
+
+// an option read from Config that the layer refuses is the Config's error: what the layer's type promises
+const toConfigError = (error: SessionOptionError): ConfigError.ConfigError =>
+  ConfigError_.InvalidData(error.option.split("."), error.detail)
 
 /**
  * The middleware for `HttpRouter` / `HttpApp` apps: apply it to the app or router itself (not to
@@ -595,11 +603,20 @@ export const layerApi: Layer.Layer<ApiSession | ApiSessionManager, never, HttpSe
   HttpApiBuilder.middleware(
     Effect.map(
       internal.HttpSessionTag,
-      (config) => (app: HttpApp.Default) =>
-        Effect.provideService(internal.middleware(app), internal.HttpSessionTag, config)
+      (config) => {
+        // a failed commit answers as the endpoints declare it: SessionUnavailable, unless the app
+        // chose its own answer with onSessionError
+        const apiConfig = config.customOnSessionError ? config : { ...config, onSessionError: unavailableResponse }
+        return (app: HttpApp.Default) =>
+          Effect.provideService(internal.middleware(app), internal.HttpSessionTag, apiConfig)
+      }
     ) as any
   )
 ) as any
+
+// the response HttpApi gives for a declared SessionUnavailable (what orUnavailable leads to)
+const unavailableResponse = (): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.unsafeJson(Schema.encodeSync(SessionUnavailable)(new SessionUnavailable()), { status: 503 })
 
 /**
  * A declared `HttpApi` error (503) for a session store that failed under a handler. Add it to the
