@@ -22,6 +22,7 @@ import {
   ConfigProvider,
   Effect,
   Exit,
+  FastCheck as fc,
   Layer,
   Logger,
   Option,
@@ -32,6 +33,7 @@ import {
 import { HttpSession, Session, SessionError, SessionStore } from "effect-session"
 import * as Cookie from "effect-session/SessionStore/Cookie"
 import { request as httpRequest } from "node:http"
+import { sameOriginUrl } from "../src/internal/http.js"
 import { client, otherSecret, secret, serve, serveLayer, sessionLayer } from "./utils/http.js"
 import { failingSaves } from "./utils/stores.js"
 
@@ -104,6 +106,24 @@ describe("query transport: the redirect", () => {
         expect(new URL(location, "http://host.test/").origin, target).toBe("http://host.test")
         expect(new URL(location, "http://host.test/").searchParams.get("sid"), target).toMatch(/\./)
       }
+    }))
+
+  it.effect("the Location of any request target is a same-origin path (property)", () =>
+    Effect.sync(() => {
+      const target = fc.array(
+        fc.constantFrom("/", "\\", ".", "..", "%2e", "%2E", "%5c", "%2f", "a", "?", "#", ":", "@"),
+        {
+          maxLength: 12
+        }
+      ).map((parts) => "/" + parts.join(""))
+      fc.assert(
+        fc.property(target, (t) => {
+          const url = sameOriginUrl(t)
+          const location = `${url.pathname}${url.search}`
+          return /^\/(?![/\\])/.test(location) && new URL(location, "http://host.test/").origin === "http://host.test"
+        }),
+        { numRuns: 2000, seed: 14 }
+      )
     }))
 
   it.scopedLive("only GET and HEAD are redirected: a POST without an id reaches its handler with its body", () =>
