@@ -68,7 +68,7 @@ interface PerRequest {
 interface ResolvedTransport {
   /** Whether `write` reads `now` (a persistent cookie's Max-Age): otherwise the clock is not asked. */
   readonly needsTime: boolean
-  /** Whether `read`, `adopts` and `missing` read `now` (the query transport's minted ids). */
+  /** Whether `adopts` and `missing` read `now` (the query transport's minted ids): the clock is asked first. */
   readonly readsTime: boolean
   readonly perRequest?: ((request: HttpServerRequest.HttpServerRequest, now: number) => PerRequest) | undefined
   /** Whether an id that verifies but is not stored is kept (a freshly minted query id) or replaced. */
