@@ -42,9 +42,10 @@ import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
-import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError_ from "effect/ConfigError"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -58,6 +59,7 @@ import {
   isSessionError,
   type SessionConflict,
   type SessionDataError,
+  type SessionOptionError,
   type SessionStateError,
   type SessionStoreError
 } from "./SessionError.js"
@@ -83,7 +85,12 @@ import type { SessionStore, SessionStoreService } from "./SessionStore.js"
  * @category models
  */
 export interface CookieOptions {
-  /** The cookie's name. Default: `session`. */
+  /**
+   * The cookie's name. Default: `session`. Recommended: `__Host-session` (or any `__Host-` name),
+   * which browsers accept only from a secure origin, `Secure`, with `Path=/` and no `Domain`, so a
+   * sibling subdomain cannot plant ("toss") a cookie of that name. The prefix rules are checked at
+   * start-up: `__Host-` needs `secure`, no `domain` and `path` `/`; `__Secure-` needs `secure`.
+   */
   readonly name?: string | undefined
   /** Send the cookie over HTTPS only. Default: `true`; turn it off only for plain-HTTP development. */
   readonly secure?: boolean | undefined
@@ -110,9 +117,12 @@ export interface CookieOptions {
  * - `Header`: a signed token in a request header, echoed in the same response header when it
  *   changes (an empty value: forget it). For APIs and non-browser clients. Default name
  *   `x-session-id`.
- * - `Query`: the signed id in a URL query parameter (default `sid`); a request without one is
- *   redirected (302) to the same URL with a new id. **Legacy**: ids leak through `Referer`
- *   headers, logs and shared links. Off unless chosen.
+ * - `Query`: the signed id in a URL query parameter (default `sid`); a `GET` or `HEAD` without one
+ *   is redirected (302) to the same path (always a same-origin path) with a new id, minted with its
+ *   time; other methods reach the handler (their body is not lost). A minted id is adopted only
+ *   while it is younger than the idle timeout, so an expired or destroyed session never comes back
+ *   through an old URL. Every response carries `Referrer-Policy: no-referrer` unless the app set
+ *   one. **Legacy**: ids leak through logs, history and shared links. Off unless chosen.
  * - `SealedCookie`: the session data itself, sealed in the cookie; set by {@link layerSealed}, which
  *   is how to choose it.
  *
@@ -140,12 +150,17 @@ export type Transport =
  * Options of the HTTP session layer.
  *
  * - `secrets`: the signing secrets, at least 32 bytes each; the first signs, all verify (rotate by
- *   putting the new secret first and keeping the old one until its cookies are gone).
+ *   putting the new secret first). A cookie or token that an older secret signed is signed again
+ *   with the first on the response of any request that uses the session (reads included; a request
+ *   that never touches the session gets nothing), so an active session survives the old secret's
+ *   removal; keep the old secret until the sessions not used since have expired.
  * - `transport`: see {@link Transport}; `cookie`: the cookie's attributes.
  * - `idleTimeout`, `absoluteTimeout`, `touchInterval`: see `SessionManager.SessionOptions`.
  * - `commitOn`: which response statuses commit the handler's unit. Default: below 400.
  * - `onSessionError`: the response when the commit fails, or when the session store fails under a
- *   handler that does not handle the `SessionStoreError` itself. Default: 503 (store), 409 (conflict).
+ *   handler that does not handle the `SessionStoreError` itself. Default: 503 (store), 409 (conflict);
+ *   under {@link layerApi}, the declared {@link SessionUnavailable} (503, its JSON body). Either way
+ *   the failure is logged as a warning with the store's name and the error's tag only.
  *
  * @example
  * ```ts
@@ -246,14 +261,15 @@ export interface HttpSessionService {
  * ```ts
  * import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
  * import { Effect, Layer, Redacted } from "effect"
- * import { HttpSession, Session, SessionStore } from "effect-session"
+ * import { HttpSession, Session, SessionError, SessionStore } from "effect-session"
  *
  * const app = HttpRouter.empty.pipe(
  *   HttpRouter.get("/", Effect.as(Session.set("seen", true), HttpServerResponse.text("hello"))),
  *   HttpSession.middleware // requires HttpSession
  * )
  *
- * const SessionLive: Layer.Layer<HttpSession.HttpSession> = HttpSession.layer({
+ * // fails at start-up with a SessionOptionError if an option is wrong
+ * const SessionLive: Layer.Layer<HttpSession.HttpSession, SessionError.SessionOptionError> = HttpSession.layer({
  *   secrets: [Redacted.make("a random secret of 32 bytes or more!!")]
  * }).pipe(Layer.provide(SessionStore.layerMemory()))
  *
@@ -267,7 +283,10 @@ export class HttpSession extends Context.Tag("effect-session/HttpSession")<HttpS
 
 /**
  * The HTTP session configuration as a layer, on the `SessionStore` in context. Invalid options
- * (no secret, a short secret, `SameSite=None` without `Secure`) are a defect at start-up.
+ * fail the layer at start-up with a `SessionOptionError` naming the option (never its value): no
+ * secret, a secret shorter than 32 bytes, a `__Host-` cookie that is not `Secure`, has a `Domain`
+ * or a `Path` other than `/`, a `__Secure-` cookie that is not `Secure`, `SameSite=None` or
+ * `Partitioned` without `Secure`, a cookie name, path or domain that `Set-Cookie` cannot carry.
  *
  * @example
  * ```ts
@@ -289,7 +308,8 @@ export class HttpSession extends Context.Tag("effect-session/HttpSession")<HttpS
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<HttpSession, never, SessionStore> => internal.layer(options) as any
+export const layer = (options: Options): Layer.Layer<HttpSession, SessionOptionError, SessionStore> =>
+  internal.layer(options) as any
 
 /**
  * Options of {@link layerSealed}: those of {@link Options} but the transport, plus the longest
@@ -305,7 +325,7 @@ export const layer = (options: Options): Layer.Layer<HttpSession, never, Session
  *   secrets: [Redacted.make("a random secret of 32 bytes or more!!")],
  *   cookie: { name: "prefs", persistent: true },
  *   absoluteTimeout: "30 days",
- *   maxLength: 3800 // 4096 minus the cookie's name and attributes
+ *   maxLength: 3800 // name and value together; at most 4096, what browsers keep
  * }
  * const SessionLive = HttpSession.layerSealed(options)
  * ```
@@ -314,7 +334,13 @@ export const layer = (options: Options): Layer.Layer<HttpSession, never, Session
  * @category models
  */
 export interface SealedOptions extends Omit<Options, "transport"> {
-  /** The longest sealed value, in characters; a bigger session fails its commit. Default: 4096. */
+  /**
+   * The longest cookie, its name and its sealed value together, in bytes (ASCII), as browsers
+   * count it: a session that seals to more fails its commit (a `SessionStoreError` whose `cause` is
+   * a `SealedCookieTooLarge`), and a longer cookie on a request is not opened (one limit for both
+   * ways). Default and maximum: 4096, the browsers' limit; above it, or below the name's length
+   * plus 256, the layer fails with a `SessionOptionError`.
+   */
   readonly maxLength?: number | undefined
   /** How long after its expiry a sealed session is still reported as expired. Default: 1 hour. */
   readonly retainExpired?: Duration.DurationInput | undefined
@@ -325,8 +351,10 @@ export interface SealedOptions extends Omit<Options, "transport"> {
  * `effect-session/SessionStore/Cookie`): no store at all. The trade-offs: no server-side revocation
  * (logout only drops the browser's copy), no `deleteByUser`, no compare-and-set between concurrent
  * requests (the last response's cookie wins), and the data travels with every request; a session
- * that seals to more than `maxLength` fails its commit with a `SessionStoreError` (HTTP 503) rather
- * than being dropped by the browser.
+ * that seals to more than `maxLength` (name and value, 4096 by default) fails its commit with a
+ * `SessionStoreError` (HTTP 503) rather than being dropped by the browser. A cookie that an older
+ * secret sealed is sealed again with the first one on a request that uses the session. Invalid
+ * options fail the layer with a `SessionOptionError`.
  *
  * @example
  * ```ts
@@ -339,11 +367,15 @@ export interface SealedOptions extends Omit<Options, "transport"> {
  * @since 0.1.0
  * @category layers
  */
-export const layerSealed = (options: SealedOptions): Layer.Layer<HttpSession, SessionStoreError> =>
-  internal.layerSealed(options) as any
+export const layerSealed = (
+  options: SealedOptions
+): Layer.Layer<HttpSession, SessionStoreError | SessionOptionError> => internal.layerSealed(options) as any
 
 /**
- * The options read from `Config`, e.g. environment variables:
+ * The options read from `Config`, e.g. environment variables. An option the layer refuses (a
+ * secret shorter than 32 bytes, which is what a comma inside a secret read with `Config.array`
+ * gives; a wrong `__Host-` cookie...) fails it with a `ConfigError` (`InvalidData` at the option's
+ * path), never a defect:
  *
  * @example
  * ```ts
@@ -363,7 +395,11 @@ export const layerSealed = (options: SealedOptions): Layer.Layer<HttpSession, Se
 export const layerConfig = (
   config: Config.Config.Wrap<Options>
 ): Layer.Layer<HttpSession, ConfigError.ConfigError, SessionStore> =>
-  Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), (options) => Layer.mapError(layer(options), toConfigError)))
+
+// an option read from Config that the layer refuses is the Config's error: what the layer's type promises
+const toConfigError = (error: SessionOptionError): ConfigError.ConfigError =>
+  ConfigError_.InvalidData(error.option.split("."), error.detail)
 
 /**
  * The middleware for `HttpRouter` / `HttpApp` apps: apply it to the app or router itself (not to
@@ -595,11 +631,20 @@ export const layerApi: Layer.Layer<ApiSession | ApiSessionManager, never, HttpSe
   HttpApiBuilder.middleware(
     Effect.map(
       internal.HttpSessionTag,
-      (config) => (app: HttpApp.Default) =>
-        Effect.provideService(internal.middleware(app), internal.HttpSessionTag, config)
+      (config) => {
+        // a failed commit answers as the endpoints declare it: SessionUnavailable, unless the app
+        // chose its own answer with onSessionError
+        const apiConfig = config.customOnSessionError ? config : { ...config, onSessionError: unavailableResponse }
+        return (app: HttpApp.Default) =>
+          Effect.provideService(internal.middleware(app), internal.HttpSessionTag, apiConfig)
+      }
     ) as any
   )
 ) as any
+
+// the response HttpApi gives for a declared SessionUnavailable (what orUnavailable leads to)
+const unavailableResponse = (): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.unsafeJson(Schema.encodeSync(SessionUnavailable)(new SessionUnavailable()), { status: 503 })
 
 /**
  * A declared `HttpApi` error (503) for a session store that failed under a handler. Add it to the

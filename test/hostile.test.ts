@@ -39,7 +39,7 @@ describe("hostile input (fuzz)", () => {
         } else if (transport._tag === "Header") {
           token = (yield* victim.post("/secret")).headers.get("x-session-id")!
         } else {
-          const location = (yield* victim.post("/secret")).headers.get("location")!
+          const location = (yield* victim.get("/secret")).headers.get("location")!
           yield* victim.post(location)
           token = new URL(location, base).searchParams.get("sid")!
         }

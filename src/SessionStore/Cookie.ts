@@ -16,11 +16,13 @@
  * - Expiry is inside the seal: `unseal` gives a record whose `expiresAt` has passed for
  *   `retainExpired` more (so that the app can be told what expired, as with the stores), and none
  *   after that, whatever the cookie's own `Max-Age` says.
- * - Size: browsers drop cookies over about 4096 bytes (name, value and attributes) without a word.
+ * - Size: browsers drop a cookie whose name and value together are over 4096 bytes, without a word.
  *   A sealed value longer than `maxLength` (default 4096) is a `SessionStoreError` (operation
- *   `save`) whose `cause` is a {@link SealedCookieTooLarge}: the commit fails, loudly. Give
- *   `maxLength` as 4096 minus the cookie name and attributes to be exact. The seal adds 63
- *   characters plus a third of the record's JSON.
+ *   `save`) whose `cause` is a {@link SealedCookieTooLarge}: the commit fails, loudly. The same
+ *   `maxLength` bounds what `unseal` opens: one number for both ways. For a cookie, give
+ *   `maxLength` as 4096 minus the cookie name's length (`HttpSession.layerSealed` does this
+ *   itself: its `maxLength` counts name and value). The seal adds 63 characters plus a third of the
+ *   record's JSON.
  *
  * ## The trade-off
  *
@@ -102,6 +104,12 @@ export interface SealOptions {
 export interface UnsealOptions {
   /** How long after its expiry a record is still given back (to report what expired). Default: 1 hour. */
   readonly retainExpired?: Duration.DurationInput | undefined
+  /**
+   * The longest value opened, in characters: the `maxLength` given to {@link seal}, so that the
+   * read limit and the write limit are one number. A longer value is `Option.none()`, never parsed.
+   * Default: 4096.
+   */
+  readonly maxLength?: number | undefined
   /** The context given to {@link seal}. */
   readonly context?: string | undefined
 }
@@ -131,6 +139,7 @@ export interface UnsealOptions {
 export interface SealedCookieOptions {
   /** The first seals, every one opens; each at least 32 characters of high-entropy text. */
   readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
+  /** The longest sealed value, for sealing and for opening alike (one number). Default: 4096. */
   readonly maxLength?: number | undefined
   readonly retainExpired?: Duration.DurationInput | undefined
   readonly context?: string | undefined

@@ -1,3 +1,4 @@
+import * as Cookies from "@effect/platform/Cookies"
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -6,18 +7,18 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 // the option types are the public ones: one definition, documented there
 import type { CookieOptions, Options, SealedOptions } from "../HttpSession.js"
-import { SessionConflict, SessionStoreError, type SessionStoreOperation } from "../SessionError.js"
+import { SessionConflict, SessionOptionError, SessionStoreError, type SessionStoreOperation } from "../SessionError.js"
 import { type SessionRecord, SessionStore, type SessionStoreService } from "../SessionStore.js"
-import type { SealedCookieService } from "../SessionStore/Cookie.js"
 import { outsideUnit } from "./runner.js"
 import * as core from "./session.js"
-import { makeSigner, type Signer } from "./signing.js"
+import { makeSigner, type Signer, type Verified } from "./signing.js"
 import * as sealedCookie from "./storeCookie.js"
 import { Unit } from "./unit.js"
 
@@ -33,6 +34,8 @@ export interface HttpSessionService {
   readonly session: core.ResolvedOptions
   readonly commitOn: (status: number) => boolean
   readonly onSessionError: (error: SessionStoreError | SessionConflict) => HttpServerResponse.HttpServerResponse
+  /** Whether `onSessionError` is the app's own (HttpApi then keeps it instead of `SessionUnavailable`). */
+  readonly customOnSessionError: boolean
 }
 
 /** @internal */
@@ -67,24 +70,37 @@ interface PerRequest {
 interface ResolvedTransport {
   /** Whether `write` reads `now` (a persistent cookie's Max-Age): otherwise the clock is not asked. */
   readonly needsTime: boolean
+  /** Whether `adopts` and `missing` read `now` (the query transport's minted ids): the clock is asked first. */
+  readonly readsTime: boolean
   readonly perRequest?: ((request: HttpServerRequest.HttpServerRequest, now: number) => PerRequest) | undefined
-  /** Whether an id that verifies but is not stored is kept (query transport) or replaced. */
-  readonly adoptUnknownId: boolean
-  readonly read: (request: HttpServerRequest.HttpServerRequest) => string | undefined
+  /** Whether an id that verifies but is not stored is kept (a freshly minted query id) or replaced. */
+  readonly adopts: (presented: Verified, now: number) => boolean
+  readonly read: (request: HttpServerRequest.HttpServerRequest) => Verified | undefined
   readonly write: (
     response: HttpServerResponse.HttpServerResponse,
     outcome: core.Outcome,
-    presented: string | undefined,
+    presented: Verified | undefined,
     now: number
   ) => HttpServerResponse.HttpServerResponse
-  /** A request without an id: the query transport redirects to the same URL with a new one. */
+  /** A request without an id: the query transport redirects a GET or HEAD to the same path with a new one. */
   readonly missing: (
-    request: HttpServerRequest.HttpServerRequest
+    request: HttpServerRequest.HttpServerRequest,
+    now: number
   ) => Option.Option<HttpServerResponse.HttpServerResponse>
+  /** Set on every response of the transport (the query transport's `Referrer-Policy`). */
+  readonly everyResponse?:
+    | ((response: HttpServerResponse.HttpServerResponse) => HttpServerResponse.HttpServerResponse)
+    | undefined
 }
 
 const MAX_TOKEN = 256
-const MAX_SEALED = 4096
+
+/**
+ * The browsers' limit on one cookie: its name and value together, in bytes (RFC 6265bis, 4096).
+ *
+ * @internal
+ */
+export const BROWSER_COOKIE_LIMIT = 4096
 
 /** Finds one cookie in a Cookie header without parsing the others. @internal */
 export const readCookie = (header: string | undefined, name: string, max = MAX_TOKEN): string | undefined => {
@@ -104,10 +120,45 @@ export const readCookie = (header: string | undefined, name: string, max = MAX_T
   return undefined
 }
 
+const never = () => false
+
 /**
- * The session cookie of a transport: its name, attributes (checked once, at start-up) and the two
- * ways it is written — set (with a `Max-Age` following the session's expiry when persistent) and
- * expired.
+ * Throws the `SessionOptionError` of cookie attributes that browsers would refuse (so that no
+ * session would ever stick): the `__Host-` and `__Secure-` name prefixes' rules, `SameSite=None`
+ * or `Partitioned` without `Secure`, and what `Set-Cookie` cannot carry. Run once, at start-up.
+ */
+const checkCookie = (
+  name: string,
+  attributes: { readonly secure: boolean; readonly path: string; readonly domain?: string; readonly sameSite: string }
+): void => {
+  const lower = name.toLowerCase()
+  if (
+    lower.startsWith("__host-") && (!attributes.secure || attributes.domain !== undefined || attributes.path !== "/")
+  ) {
+    throw new SessionOptionError({
+      option: "cookie.name",
+      detail:
+        "a cookie named __Host-… must be Secure (secure: true), have Path=/ and no Domain; browsers drop it otherwise"
+    })
+  }
+  if (lower.startsWith("__secure-") && !attributes.secure) {
+    throw new SessionOptionError({
+      option: "cookie.name",
+      detail: "a cookie named __Secure-… must be Secure (secure: true); browsers drop it otherwise"
+    })
+  }
+  if (attributes.sameSite === "none" && !attributes.secure) {
+    throw new SessionOptionError({
+      option: "cookie.sameSite",
+      detail: "a SameSite=None cookie must be Secure (secure: true); browsers refuse it otherwise"
+    })
+  }
+}
+
+/**
+ * The session cookie of a transport: its name, attributes (checked once, at start-up: a wrong one
+ * throws a `SessionOptionError`) and the two ways it is written — set (with a `Max-Age` following
+ * the session's expiry when persistent) and expired.
  */
 const sessionCookie = (options: CookieOptions) => {
   const name = options.name ?? "session"
@@ -121,14 +172,23 @@ const sessionCookie = (options: CookieOptions) => {
     ...(options.partitioned === undefined ? {} : { partitioned: options.partitioned }),
     ...(options.priority === undefined ? {} : { priority: options.priority })
   } as const
-  if (base.sameSite === "none" && !base.secure) {
-    throw new RangeError("effect-session: a SameSite=None cookie must be Secure (browsers refuse it otherwise)")
-  }
+  checkCookie(name, base)
   if (base.partitioned === true && !base.secure) {
-    throw new RangeError("effect-session: a Partitioned cookie must be Secure")
+    throw new SessionOptionError({ option: "cookie.partitioned", detail: "a Partitioned cookie must be Secure" })
   }
   // validate the attributes once, at start-up, rather than on every request
-  HttpServerResponse.unsafeSetCookie(HttpServerResponse.empty(), name, "x", base)
+  const check = Cookies.makeCookie(name, "x", base)
+  if (Either.isLeft(check)) {
+    const reason = check.left.reason
+    throw new SessionOptionError({
+      option: reason === "InvalidDomain" ? "cookie.domain" : reason === "InvalidPath" ? "cookie.path" : "cookie.name",
+      detail: reason === "InvalidDomain"
+        ? "not a valid cookie domain"
+        : reason === "InvalidPath"
+        ? "not a valid cookie path"
+        : "not a valid cookie name"
+    })
+  }
   return {
     name,
     persistent,
@@ -142,20 +202,26 @@ const sessionCookie = (options: CookieOptions) => {
   }
 }
 
+// the presented token still names the stored session, and the first secret signed it: nothing to send
+const unchanged = (presented: Verified | undefined, id: string) =>
+  presented !== undefined && presented.id === id && presented.current
+
 const cookieTransport = (signer: Signer, options: CookieOptions): ResolvedTransport => {
   const cookie = sessionCookie(options)
   const { name, persistent } = cookie
   return {
     needsTime: persistent,
-    adoptUnknownId: false,
+    readsTime: false,
+    adopts: never,
     read: (request) => {
       const value = readCookie(request.headers.cookie, name)
-      return value === undefined ? undefined : signer.verify(value)
+      return value === undefined ? undefined : signer.open(value)
     },
     write: (response, outcome, presented, now) => {
       const id = outcome.storedId
       if (id !== undefined) {
-        if (id === presented && !(persistent && outcome.saved)) return response
+        // a cookie an older secret signed is signed again with the first one (rotation without logouts)
+        if (unchanged(presented, id) && !(persistent && outcome.saved)) return response
         return cookie.set(response, signer.sign(id), outcome.expiresAt, now)
       }
       // the presented session is gone (destroyed, expired, unknown): expire the cookie
@@ -170,15 +236,16 @@ const headerTransport = (signer: Signer, rawName: string | undefined): ResolvedT
   const name = (rawName ?? "x-session-id").toLowerCase()
   return {
     needsTime: false,
-    adoptUnknownId: false,
+    readsTime: false,
+    adopts: never,
     read: (request) => {
       const value = request.headers[name]
-      return value === undefined || value.length > MAX_TOKEN ? undefined : signer.verify(value)
+      return value === undefined || value.length > MAX_TOKEN ? undefined : signer.open(value)
     },
     write: (response, outcome, presented) => {
       const id = outcome.storedId
       if (id !== undefined) {
-        return id === presented ? response : HttpServerResponse.setHeader(response, name, signer.sign(id))
+        return unchanged(presented, id) ? response : HttpServerResponse.setHeader(response, name, signer.sign(id))
       }
       // an empty header: the client must forget its id
       return presented !== undefined && outcome.touched ? HttpServerResponse.setHeader(response, name, "") : response
@@ -187,48 +254,81 @@ const headerTransport = (signer: Signer, rawName: string | undefined): ResolvedT
   }
 }
 
-const queryTransport = (signer: Signer, rawName: string | undefined): ResolvedTransport => {
+/**
+ * The path and query of a request as a same-origin path: dot segments resolved, and any run of
+ * leading slashes and backslashes collapsed into one slash, so that `//host`, `/.//host`,
+ * `/%2e//host` or `/\host` can never become a scheme-relative URL to another origin.
+ *
+ * @internal
+ */
+export const sameOriginUrl = (requestUrl: string): URL => {
+  // the request target is a path here (an absolute-form target gives only its path and query):
+  // never parsed with an authority of its own
+  const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:/.test(requestUrl)
+  const url = absolute
+    ? new URL(requestUrl)
+    : new URL(`http://localhost/${requestUrl.replace(/^[/\\]+/, "")}`)
+  const collapsed = url.pathname.replace(/^[/\\]+/, "/")
+  return new URL(`http://localhost${collapsed}${url.search}`)
+}
+
+const queryTransport = (signer: Signer, rawName: string | undefined, adoptWindow: number): ResolvedTransport => {
   const name = rawName ?? "sid"
-  const urlOf = (request: HttpServerRequest.HttpServerRequest) => new URL(request.url, "http://localhost")
+  const noReferrer = (response: HttpServerResponse.HttpServerResponse) =>
+    response.headers["referrer-policy"] === undefined
+      ? HttpServerResponse.setHeader(response, "referrer-policy", "no-referrer")
+      : response
   return {
     needsTime: false,
-    // the id travels in the URL before anything is stored: a signed id that is not stored yet is kept
-    adoptUnknownId: true,
+    readsTime: true,
+    // the id travels in the URL before anything is stored: a signed id that is not stored yet is
+    // kept only while it is fresh (minted less than the idle timeout ago, so it cannot have been
+    // stored and expired since); an older one is an expired or destroyed session, never brought back
+    adopts: (presented, now) => presented.mintedAt !== undefined && now < presented.mintedAt + adoptWindow,
     read: (request) => {
-      const value = urlOf(request).searchParams.get(name)
-      return value === null || value.length > MAX_TOKEN ? undefined : signer.verify(value)
+      const value = sameOriginUrl(request.url).searchParams.get(name)
+      return value === null || value.length > MAX_TOKEN ? undefined : signer.open(value)
     },
     write: (response, outcome, presented) => {
       const id = outcome.storedId
-      if (id === undefined || id === presented) return response
-      // a new id (regenerated, or a new session after expiry): the app links with it from now on
+      if (id === undefined || unchanged(presented, id)) return response
+      // a new id (regenerated, a new session after expiry, or re-signed after a rotation): the app
+      // links with it from now on
       return HttpServerResponse.setHeader(response, "x-session-id", signer.sign(id))
     },
-    missing: (request) => {
-      const url = urlOf(request)
-      url.searchParams.set(name, signer.sign(core.newId()))
-      return Option.some(HttpServerResponse.redirect(`${url.pathname}${url.search}`, { status: 302 }))
-    }
+    missing: (request, now) => {
+      // only a safe method is redirected: a POST's body would be lost on the way
+      if (request.method !== "GET" && request.method !== "HEAD") return Option.none()
+      const url = sameOriginUrl(request.url)
+      url.searchParams.set(name, signer.mint(core.newId(), now))
+      return Option.some(noReferrer(HttpServerResponse.redirect(`${url.pathname}${url.search}`, { status: 302 })))
+    },
+    everyResponse: noReferrer
   }
 }
 
 const SEALED_ID = "sealed"
 
-const sealedCookieTransport = (sealed: SealedCookieService, options: CookieOptions): ResolvedTransport => {
-  const cookie = sessionCookie(options)
+const sealedCookieTransport = (
+  sealed: sealedCookie.SealedCookieInternal,
+  cookie: ReturnType<typeof sessionCookie>,
+  maxValueLength: number
+): ResolvedTransport => {
   const name = cookie.name
   return {
     needsTime: true,
-    adoptUnknownId: true,
+    readsTime: false,
+    adopts: never,
     read: () => undefined,
     write: (response) => response,
     missing: () => Option.none(),
     perRequest: (request, now) => {
-      const value = readCookie(request.headers.cookie, name, MAX_SEALED)
-      const opened = value === undefined ? Option.none<SessionRecord>() : sealed.unsealAt(value, now)
+      // one limit for reading and writing: a cookie over it was not written by this layer
+      const value = readCookie(request.headers.cookie, name, maxValueLength)
+      const opened = value === undefined ? undefined : sealed.open(value, now)
       // the one record of this request: the session the cookie carries, and what the unit commits
-      let slot: { id: string; record: SessionRecord; sealed: string | undefined } | undefined = Option.isSome(opened)
-        ? { id: SEALED_ID, record: opened.value, sealed: undefined }
+      let slot: { id: string; record: SessionRecord; sealed: string | undefined } | undefined = opened !== undefined
+        ? { id: SEALED_ID, record: opened.record, sealed: undefined }
         : undefined
       let cleared = false
       const store: SessionStoreService = {
@@ -263,11 +363,16 @@ const sealedCookieTransport = (sealed: SealedCookieService, options: CookieOptio
         purge: Effect.succeed(0)
       }
       return {
-        presented: Option.isSome(opened) ? SEALED_ID : undefined,
+        presented: opened !== undefined ? SEALED_ID : undefined,
         store,
         write: (response, outcome, now) => {
           if (slot?.sealed !== undefined) return cookie.set(response, slot.sealed, outcome.expiresAt, now)
           if (cleared && slot === undefined && value !== undefined) return cookie.expire(response)
+          // opened with an older secret, and in use: sealed again with the first one (rotation)
+          if (slot !== undefined && opened !== undefined && !opened.current && outcome.touched) {
+            const resealed = sealed.seal(slot.record)
+            if (Either.isRight(resealed)) return cookie.set(response, resealed.right, slot.record.expiresAt, now)
+          }
           return response
         }
       }
@@ -279,68 +384,102 @@ const sealedCookieTransport = (sealed: SealedCookieService, options: CookieOptio
 // construction
 // ---------------------------------------------------------------------------------------------
 
+/** Runs a start-up step that throws a `SessionOptionError` for a wrong option (anything else is a defect). */
+const checked = <A>(build: () => A): Effect.Effect<A, SessionOptionError> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(build())
+    } catch (error) {
+      return error instanceof SessionOptionError ? Effect.fail(error) : Effect.die(error)
+    }
+  })
+
 const resolveConfig = (
   options: Options,
   store: SessionStoreService,
-  transport: ResolvedTransport,
+  transport: (session: core.ResolvedOptions) => ResolvedTransport,
   signer: Signer
-): HttpSessionService => ({
-  store,
-  signer,
-  transport,
-  session: core.prepare({
+): HttpSessionService => {
+  const session = core.prepare({
     idleTimeout: options.idleTimeout,
     absoluteTimeout: options.absoluteTimeout,
     touchInterval: options.touchInterval,
     lockTimeout: options.lockTimeout,
     onConflict: options.onConflict,
     retryAttempts: options.retryAttempts
-  }),
-  commitOn: options.commitOn ?? defaultCommitOn,
-  onSessionError: options.onSessionError ?? defaultOnSessionError
-})
-
-/** @internal */
-export const make = (options: Options): Effect.Effect<HttpSessionService, never, SessionStore> =>
-  Effect.map(SessionStore, (store) => {
-    const signer = makeSigner(options.secrets)
-    const transportOptions = options.transport ?? { _tag: "Cookie" }
-    if (transportOptions._tag === "SealedCookie") {
-      throw new RangeError("effect-session: the SealedCookie transport needs no store: use HttpSession.layerSealed")
-    }
-    const transport = transportOptions._tag === "Cookie"
-      ? cookieTransport(signer, { ...options.cookie, ...transportOptions })
-      : transportOptions._tag === "Header"
-      ? headerTransport(signer, transportOptions.name)
-      : queryTransport(signer, transportOptions.name)
-    return resolveConfig(options, store, transport, signer)
   })
+  return {
+    store,
+    signer,
+    transport: transport(session),
+    session,
+    commitOn: options.commitOn ?? defaultCommitOn,
+    onSessionError: options.onSessionError ?? defaultOnSessionError,
+    customOnSessionError: options.onSessionError !== undefined
+  }
+}
 
 /** @internal */
-export const layer = (options: Options): Layer.Layer<HttpSessionService, never, SessionStore> =>
+export const make = (options: Options): Effect.Effect<HttpSessionService, SessionOptionError, SessionStore> =>
+  Effect.flatMap(SessionStore, (store) =>
+    checked(() => {
+      const signer = makeSigner(options.secrets)
+      const transportOptions = options.transport ?? { _tag: "Cookie" }
+      if (transportOptions._tag === "SealedCookie") {
+        throw new SessionOptionError({
+          option: "transport",
+          detail: "the SealedCookie transport needs no store: use HttpSession.layerSealed"
+        })
+      }
+      return resolveConfig(
+        options,
+        store,
+        (session) =>
+          transportOptions._tag === "Cookie"
+            ? cookieTransport(signer, { ...options.cookie, ...transportOptions })
+            : transportOptions._tag === "Header"
+            ? headerTransport(signer, transportOptions.name)
+            : queryTransport(signer, transportOptions.name, Math.min(session.idleMillis, session.absoluteMillis)),
+        signer
+      )
+    }))
+
+/** @internal */
+export const layer = (options: Options): Layer.Layer<HttpSessionService, SessionOptionError, SessionStore> =>
   Layer.effect(HttpSessionTag, make(options))
 
 /** @internal */
-export const layerSealed = (options: SealedOptions): Layer.Layer<HttpSessionService, SessionStoreError> =>
+export const layerSealed = (
+  options: SealedOptions
+): Layer.Layer<HttpSessionService, SessionStoreError | SessionOptionError> =>
   Layer.effect(
     HttpSessionTag,
-    Effect.map(
-      sealedCookie.make({
+    Effect.gen(function*() {
+      const signer = yield* checked(() => makeSigner(options.secrets))
+      const cookie = yield* checked(() => sessionCookie(options.cookie ?? {}))
+      // one number for writing and reading: the cookie's name and value together, as browsers count
+      const maxLength = options.maxLength ?? BROWSER_COOKIE_LIMIT
+      const maxValueLength = maxLength - cookie.name.length
+      if (!Number.isInteger(maxLength) || maxLength > BROWSER_COOKIE_LIMIT || maxValueLength < MIN_SEALED_VALUE) {
+        return yield* new SessionOptionError({
+          option: "maxLength",
+          detail: `an integer of at most ${BROWSER_COOKIE_LIMIT} (browsers drop a cookie whose name and value ` +
+            `are longer), and at least the cookie name's length plus ${MIN_SEALED_VALUE}`
+        })
+      }
+      const sealed = yield* sealedCookie.makeInternal({
         secrets: options.secrets,
-        maxLength: options.maxLength,
+        maxLength: maxValueLength,
         retainExpired: options.retainExpired,
-        context: options.cookie?.name ?? "session"
-      }),
+        context: cookie.name
+      })
       // every request brings its own one-record store: there is no shared one
-      (sealed) =>
-        resolveConfig(
-          options,
-          noSharedStore,
-          sealedCookieTransport(sealed, options.cookie ?? {}),
-          makeSigner(options.secrets)
-        )
-    )
+      return resolveConfig(options, noSharedStore, () => sealedCookieTransport(sealed, cookie, maxValueLength), signer)
+    })
   )
+
+// the smallest value limit allowed: a seal's own overhead and a small record
+const MIN_SEALED_VALUE = 256
 
 const noSharedStore: SessionStoreService = (() => {
   const none = (operation: SessionStoreOperation) =>
@@ -378,7 +517,7 @@ export const manual = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, 
 const applyTransport = (
   config: HttpSessionService,
   manager: core.Manager,
-  presented: string | undefined
+  presented: Verified | undefined
 ) =>
 (response: HttpServerResponse.HttpServerResponse) =>
   // called once the request's units have ended (a continuation of the handler): one step
@@ -402,11 +541,26 @@ export const middleware = <E, R>(
   Effect.contextWithEffect((context: Context.Context<HttpSessionService | HttpServerRequest.HttpServerRequest>) => {
     const config = Context.get(context, HttpSessionTag)
     const request = Context.get(context, HttpServerRequest.HttpServerRequest)
-    if (config.transport.perRequest !== undefined) {
-      const perRequest = config.transport.perRequest
-      return Effect.flatMap(Clock.currentTimeMillis, (now) => handle(app, config, perRequest(request, now), request))
+    const transport = config.transport
+    if (transport.perRequest !== undefined) {
+      const perRequest = transport.perRequest
+      return Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) => handle(app, config, perRequest(request, now), request, now)
+      )
     }
-    return handle(app, config, undefined, request)
+    if (transport.readsTime) {
+      const handled = Effect.flatMap(Clock.currentTimeMillis, (now) => handle(app, config, undefined, request, now))
+      const everyResponse = transport.everyResponse
+      return everyResponse === undefined
+        ? handled
+        // error responses are made later: a pre-response handler reaches them too
+        : Effect.zipRight(
+          HttpApp.appendPreResponseHandler((_, response) => Effect.succeed(everyResponse(response))),
+          handled
+        )
+    }
+    return handle(app, config, undefined, request, 0)
   }) as any
 
 const safeMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"])
@@ -415,23 +569,28 @@ const handle = <E, R>(
   app: HttpApp.Default<E, R>,
   config: HttpSessionService,
   perRequest: PerRequest | undefined,
-  request: HttpServerRequest.HttpServerRequest
+  request: HttpServerRequest.HttpServerRequest,
+  now: number
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R> => {
-  const presented = perRequest === undefined ? config.transport.read(request) : perRequest.presented
+  const transport = config.transport
+  const verified = perRequest === undefined ? transport.read(request) : undefined
+  const presented = perRequest === undefined ? verified?.id : perRequest.presented
   if (presented === undefined && perRequest === undefined) {
-    const redirect = config.transport.missing(request)
+    const redirect = transport.missing(request, now)
     if (Option.isSome(redirect)) {
       return Effect.succeed(redirect.value)
     }
   }
+  const store = perRequest?.store ?? config.store
   const manager = core.unsafeMakeManagerFor(
-    perRequest?.store ?? config.store,
+    store,
     config.session,
     presented,
-    config.transport.adoptUnknownId
+    // the sealed cookie's one record is its own; a minted query id while it is fresh
+    perRequest !== undefined || (verified !== undefined && transport.adopts(verified, now))
   )
   const writeBack = perRequest === undefined
-    ? applyTransport(config, manager, presented)
+    ? applyTransport(config, manager, verified)
     : (response: HttpServerResponse.HttpServerResponse) =>
       Effect.map(Clock.currentTimeMillis, (at) => perRequest.write(response, manager.outcome(), at))
   const attempt = (n: number): Effect.Effect<HttpServerResponse.HttpServerResponse, E> =>
@@ -470,14 +629,17 @@ const handle = <E, R>(
                 if (error._tag === "SessionConflict" && core.canRetry(manager, n)) {
                   return restore(Effect.zipRight(core.backoff(n), attempt(n + 1)))
                 }
-                return Effect.succeed(config.onSessionError(error))
+                return Effect.as(logFailure("the session's commit failed", store, error), config.onSessionError(error))
               }
             })
           }
           // the session store failed under the handler, which did not handle it: 503, as a commit
           const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
           if (Option.isSome(failure) && isSessionStoreError(failure.value)) {
-            return Effect.as(core.rollback(session), config.onSessionError(failure.value))
+            return Effect.as(
+              Effect.zipRight(core.rollback(session), logFailure("the session store failed", store, failure.value)),
+              config.onSessionError(failure.value)
+            )
           }
           return Effect.flatMap(
             core.rollback(session),
@@ -492,3 +654,7 @@ const handle = <E, R>(
     ) as Effect.Effect<HttpServerResponse.HttpServerResponse, E>
   return attempt(1)
 }
+
+// what a failed commit leaves in the log: the store's name and the error's tag, never an id or data
+const logFailure = (message: string, store: SessionStoreService, error: SessionStoreError | SessionConflict) =>
+  Effect.annotateLogs(Effect.logWarning(`effect-session: ${message}`), { store: store.name, error: error._tag })

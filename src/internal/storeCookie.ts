@@ -82,24 +82,29 @@ export const seal = (
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/
 
-/** @internal */
-export const unseal = (
+/**
+ * Opens a sealed value: the record, and whether the first secret sealed it (otherwise the value is
+ * sealed again with the first one when it is used: rotation). @internal
+ */
+export const open = (
   text: string,
   secrets: ReadonlyArray<Redacted.Redacted<string>>,
   now: number,
   options: UnsealOptions = {}
-): Option.Option<SessionRecord> => {
-  if (!text.startsWith(PREFIX)) return Option.none()
+): { readonly record: SessionRecord; readonly current: boolean } | undefined => {
+  // one limit for both ways: a value longer than a seal may be was not sealed here (never parsed)
+  if (text.length > (options.maxLength ?? DEFAULT_MAX_LENGTH) || !text.startsWith(PREFIX)) return undefined
   const encoded = text.slice(PREFIX.length)
-  if (!BASE64URL.test(encoded)) return Option.none()
+  if (!BASE64URL.test(encoded)) return undefined
   const body = Buffer.from(encoded, "base64url")
-  if (body.length < SALT_BYTES + IV_BYTES + TAG_BYTES) return Option.none()
+  if (body.length < SALT_BYTES + IV_BYTES + TAG_BYTES) return undefined
   const salt = body.subarray(0, SALT_BYTES)
   const iv = body.subarray(SALT_BYTES, SALT_BYTES + IV_BYTES)
   const ciphertext = body.subarray(SALT_BYTES + IV_BYTES, body.length - TAG_BYTES)
   const tag = body.subarray(body.length - TAG_BYTES)
   const retain = retainMillis(options.retainExpired)
-  for (const secret of secrets) {
+  for (let i = 0; i < secrets.length; i++) {
+    const secret = secrets[i]!
     if (Redacted.value(secret).length < MIN_SECRET_LENGTH) continue
     let plaintext: string
     try {
@@ -110,13 +115,33 @@ export const unseal = (
     } catch {
       continue // not this secret (or tampered with)
     }
-    return Option.filter(decodeRecord(plaintext), (record) => record.expiresAt + retain > now)
+    const record = Option.filter(decodeRecord(plaintext), (record) => record.expiresAt + retain > now)
+    return Option.isSome(record) ? { record: record.value, current: i === 0 } : undefined
   }
-  return Option.none()
+  return undefined
 }
 
 /** @internal */
-export const make = (options: SealedCookieOptions): Effect.Effect<SealedCookieService, SessionStoreError> =>
+export const unseal = (
+  text: string,
+  secrets: ReadonlyArray<Redacted.Redacted<string>>,
+  now: number,
+  options: UnsealOptions = {}
+): Option.Option<SessionRecord> => {
+  const opened = open(text, secrets, now, options)
+  return opened === undefined ? Option.none() : Option.some(opened.record)
+}
+
+/** The service, and `open` for the HTTP transport (which re-seals what an older secret sealed). @internal */
+export interface SealedCookieInternal extends SealedCookieService {
+  readonly open: (
+    text: string,
+    now: number
+  ) => { readonly record: SessionRecord; readonly current: boolean } | undefined
+}
+
+/** @internal */
+export const makeInternal = (options: SealedCookieOptions): Effect.Effect<SealedCookieInternal, SessionStoreError> =>
   Effect.suspend(() => {
     const secrets = options.secrets
     const problem = secretProblem(secrets)
@@ -128,13 +153,20 @@ export const make = (options: SealedCookieOptions): Effect.Effect<SealedCookieSe
       ...(options.maxLength === undefined ? {} : { maxLength: options.maxLength }),
       ...(options.context === undefined ? {} : { context: options.context })
     }
+    // the same limit for unsealing as for sealing
     const unsealOptions: UnsealOptions = {
       retainExpired,
+      ...(options.maxLength === undefined ? {} : { maxLength: options.maxLength }),
       ...(options.context === undefined ? {} : { context: options.context })
     }
-    return Effect.succeed<SealedCookieService>({
+    return Effect.succeed<SealedCookieInternal>({
       seal: (record) => seal(record, secrets, sealOptions),
       unseal: (text) => Effect.map(Clock.currentTimeMillis, (now) => unseal(text, secrets, now, unsealOptions)),
-      unsealAt: (text, now) => unseal(text, secrets, now, unsealOptions)
+      unsealAt: (text, now) => unseal(text, secrets, now, unsealOptions),
+      open: (text, now) => open(text, secrets, now, unsealOptions)
     })
   })
+
+/** @internal */
+export const make: (options: SealedCookieOptions) => Effect.Effect<SealedCookieService, SessionStoreError> =
+  makeInternal

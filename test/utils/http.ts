@@ -14,7 +14,7 @@ export const Count = Session.key("count", Schema.Number)
 /** A plain-HTTP test server on 127.0.0.1, port 0; gives its base URL. */
 export const serve = <E, R>(
   app: HttpApp.Default<E, R>,
-  context: Layer.Layer<R, never, never>
+  context: Layer.Layer<R, unknown, never>
 ): Effect.Effect<string, never, Scope.Scope> =>
   Effect.gen(function*() {
     const server = yield* Layer.build(NodeHttpServer.layer(() => createServer(), { port: 0, host: "127.0.0.1" }))
