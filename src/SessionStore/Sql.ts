@@ -94,7 +94,8 @@ import type { SessionStore, SessionStoreService } from "../SessionStore.js"
 export interface SqlStoreOptions {
   /**
    * The table name: a plain identifier (letters, digits and `_`, at most 48 characters; put it in
-   * another schema with the connection's `search_path`). Default: `effect_sessions`.
+   * another schema with the connection's `search_path` on PostgreSQL, its database on MySQL).
+   * Default: `effect_sessions`.
    */
   readonly table?: string | undefined
   /** Create the table and its indexes when the layer is built. Default: `true`. */
