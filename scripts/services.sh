@@ -368,7 +368,8 @@ start_mariadb() {
     --skip-test-db --skip-name-resolve >"$log" 2>&1) ||
     { cat "$log" >&2; die "mariadb-install-db failed"; }
 
-  # mariadbd stays in the foreground: run it in its own session, detached from this script
+  # mariadbd stays in the foreground: run it in its own session, detached from this script, with none
+  # of this script's file descriptors (a caller reading our output through a pipe must see it close)
   local args=(
     --no-defaults --datadir="$data" --socket="$data/mariadb.sock" --pid-file="$data/mariadb.pid"
     --log-error="$data/error.log" --bind-address=127.0.0.1 --port="$MARIADB_PORT"
@@ -377,10 +378,13 @@ start_mariadb() {
     --innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 # test data only
   )
   is_root && args+=(--user=mysql)
-  # (setsid does not fork here: a background job of this script is no process group leader, so $! is
-  # mariadbd's pid, recorded at once so that `stop` finds it even when the start fails)
-  (cd / && setsid "$(mariadb_bin mariadbd)" "${args[@]}" </dev/null >"$STATE/mariadb.out" 2>&1 &
-    echo $! >"$STATE/mariadb.pid")
+  # (the subshell execs setsid, which execs mariadbd without forking: a background job of this script
+  # is no process group leader. So $! is mariadbd's pid, recorded at once so that `stop` finds it even
+  # when the start fails.)
+  local bin
+  bin="$(mariadb_bin mariadbd)"
+  (cd / && exec setsid "$bin" "${args[@]}" </dev/null >"$STATE/mariadb.out" 2>&1) &
+  echo $! >"$STATE/mariadb.pid"
   if ! wait_until 60 mariadb_up || ! wait_until 10 test -s "$data/mariadb.pid"; then
     tail -n 30 "$STATE/mariadb.out" "$data/error.log" >&2 2>/dev/null || true
     die "mariadb $MARIADB_PORT did not start"
