@@ -3,17 +3,20 @@
 #   Redis           127.0.0.1:6390
 #   Redis Cluster   127.0.0.1:7101-7103 (3 masters, no replicas)
 #   PostgreSQL      127.0.0.1:5439, database effect_session_test
+#   MariaDB         127.0.0.1:3316, database effect_session_test (the SQL store's MySQL dialect)
 #
 # Usage: scripts/services.sh start|stop|status|env
-#   start   install redis-server / postgresql from Debian if missing, start what is not running (idempotent)
+#   start   install redis-server / postgresql / mariadb-server from Debian if missing, start what is not running (idempotent)
 #   stop    stop every server this script started (by recorded pid) and delete its state
 #   status  show what is running
 #   env     print `export` lines for the tests: eval "$(scripts/services.sh env)"
-# Environment: SERVICES_REDIS_PORT, SERVICES_CLUSTER_PORTS ("7101 7102 7103"), SERVICES_PG_PORT move the ports.
+# Environment: SERVICES_REDIS_PORT, SERVICES_CLUSTER_PORTS ("7101 7102 7103"), SERVICES_PG_PORT,
+# SERVICES_MARIADB_PORT move the ports.
 #
 # State (data dirs, logs, pid files) lives in .tmp/services (gitignored). When run as root, PostgreSQL
 # runs as the `postgres` system user (it refuses to run as root); if that user cannot reach the
 # repository, its data dir goes to a private temp dir whose path is recorded in .tmp/services.
+# MariaDB likewise runs as the `mysql` system user when run as root.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +29,10 @@ PG_PORT="${SERVICES_PG_PORT:-5439}"
 PG_DB=effect_session_test
 PG_USER=effect_session
 PG_PASSWORD=effect_session
+MARIADB_PORT="${SERVICES_MARIADB_PORT:-3316}"
+MARIADB_DB=effect_session_test
+MARIADB_USER=effect_session
+MARIADB_PASSWORD=effect_session
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
@@ -36,6 +43,7 @@ print_env() {
   echo "export REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
   echo "export REDIS_CLUSTER_NODES=$nodes"
   echo "export DATABASE_URL=postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB"
+  print_mariadb_env
 }
 
 is_root() { [ "$(id -u)" = 0 ]; }
@@ -105,6 +113,7 @@ ensure_installed() {
   local pkgs=()
   command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || pkgs+=(redis-server redis-tools)
   pg_bindir >/dev/null || pkgs+=(postgresql)
+  mariadb_installed || pkgs+=(mariadb-server)
   [ ${#pkgs[@]} -eq 0 ] && return 0
 
   local sudo=()
@@ -127,6 +136,7 @@ ensure_installed() {
   [ "$rc" = 0 ] || die "apt-get install ${pkgs[*]} failed"
   command -v redis-server >/dev/null 2>&1 || die "redis-server still missing after install"
   pg_bindir >/dev/null || die "no working PostgreSQL (pg_ctl/initdb) after install"
+  mariadb_installed || die "no working MariaDB (mariadbd/mariadb-install-db/mariadb) after install"
 }
 
 # ---------------------------------------------------------------- redis
@@ -283,6 +293,130 @@ stop_postgres() {
   case "$data" in /tmp/effect-session-pg.*) rm -rf "$data" ;; esac
 }
 
+# ---------------------------------------------------------------- mariadb
+
+print_mariadb_env() {
+  echo "export MYSQL_URL=mysql://$MARIADB_USER:$MARIADB_PASSWORD@127.0.0.1:$MARIADB_PORT/$MARIADB_DB"
+}
+
+# mariadb-server from Debian: the server, its data dir initializer, the client and mariadb-admin
+mariadb_installed() {
+  local bin
+  for bin in mariadbd mariadb-install-db mariadb mariadb-admin; do
+    command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || return 1
+  done
+}
+
+mariadb_bin() { # name: the binary on PATH, or Debian's /usr/sbin one (not on a non-root PATH)
+  if command -v "$1" >/dev/null 2>&1; then command -v "$1"; else echo "/usr/sbin/$1"; fi
+}
+
+mariadb_datadir() { # recorded data dir, or the default one
+  if [ -s "$STATE/mariadb.datadir" ]; then cat "$STATE/mariadb.datadir"; else echo "$STATE/mariadb"; fi
+}
+
+# The server's admin account is reached over its socket (unix_socket authentication): root when we are
+# root, else the OS user that ran mariadb-install-db.
+mariadb_admin() {
+  "$(mariadb_bin mariadb-admin)" --no-defaults -S "$(mariadb_datadir)/mariadb.sock" -u "$(id -un)" "$@"
+}
+
+mariadb_admin_sql() {
+  "$(mariadb_bin mariadb)" --no-defaults -S "$(mariadb_datadir)/mariadb.sock" -u "$(id -un)" -e "$1"
+}
+
+# the server answers on its socket and listens on its TCP port
+mariadb_up() {
+  port_open "$MARIADB_PORT" && mariadb_admin --connect-timeout=2 ping >/dev/null 2>&1
+}
+
+start_mariadb() {
+  local data log
+  if live_pid "$STATE/mariadb.pid" >/dev/null && mariadb_up; then
+    log "mariadb $MARIADB_PORT already running"
+    return 0
+  fi
+  stop_mariadb
+  port_open "$MARIADB_PORT" && die "port $MARIADB_PORT is in use by a process this script did not start"
+
+  local user
+  user="$(id -un)"
+  data="$STATE/mariadb"
+  mkdir -p "$data"
+  chmod 700 "$data"
+  if is_root; then
+    user=mysql
+    getent passwd mysql >/dev/null ||
+      useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin mysql
+    chown mysql: "$data"
+  fi
+  # the socket lives in the data dir. A private temp dir instead when the mysql user cannot reach the
+  # repository (a parent closed to other users, e.g. a clone under /root) or when the path is too long
+  # for a unix socket (at most 107 bytes)
+  if [ "${#data}" -gt 80 ] || { is_root && ! runuser -u mysql -- test -w "$data"; }; then
+    rm -rf "$data"
+    data="$(mktemp -d /tmp/effect-session-mariadb.XXXXXX)"
+    chmod 700 "$data"
+    if is_root; then chown mysql: "$data"; fi
+  fi
+  echo "$data" >"$STATE/mariadb.datadir"
+
+  # the admin account is root (unix_socket) and, when not root, the OS user running this script
+  log="$STATE/mariadb-install-db.log"
+  (cd / && "$(mariadb_bin mariadb-install-db)" --no-defaults --datadir="$data" --user="$user" \
+    --auth-root-authentication-method=socket --auth-root-socket-user="$(id -un)" \
+    --skip-test-db --skip-name-resolve >"$log" 2>&1) ||
+    { cat "$log" >&2; die "mariadb-install-db failed"; }
+
+  # mariadbd stays in the foreground: run it in its own session, detached from this script, with none
+  # of this script's file descriptors (a caller reading our output through a pipe must see it close)
+  local args=(
+    --no-defaults --datadir="$data" --socket="$data/mariadb.sock" --pid-file="$data/mariadb.pid"
+    --log-error="$data/error.log" --bind-address=127.0.0.1 --port="$MARIADB_PORT"
+    --skip-name-resolve --character-set-server=utf8mb4 --collation-server=utf8mb4_bin
+    --max-connections=100 --performance-schema=OFF --skip-log-bin
+    --innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 # test data only
+  )
+  is_root && args+=(--user=mysql)
+  # (the subshell execs setsid, which execs mariadbd without forking: a background job of this script
+  # is no process group leader. So $! is mariadbd's pid, recorded at once so that `stop` finds it even
+  # when the start fails.)
+  local bin
+  bin="$(mariadb_bin mariadbd)"
+  (cd / && exec setsid "$bin" "${args[@]}" </dev/null >"$STATE/mariadb.out" 2>&1) &
+  echo $! >"$STATE/mariadb.pid"
+  if ! wait_until 60 mariadb_up || ! wait_until 10 test -s "$data/mariadb.pid"; then
+    tail -n 30 "$STATE/mariadb.out" "$data/error.log" >&2 2>/dev/null || true
+    die "mariadb $MARIADB_PORT did not start"
+  fi
+  head -n1 "$data/mariadb.pid" >"$STATE/mariadb.pid"
+
+  mariadb_admin_sql "CREATE DATABASE IF NOT EXISTS $MARIADB_DB CHARACTER SET utf8mb4;
+    CREATE USER IF NOT EXISTS '$MARIADB_USER'@'%' IDENTIFIED BY '$MARIADB_PASSWORD';
+    GRANT ALL PRIVILEGES ON $MARIADB_DB.* TO '$MARIADB_USER'@'%';" ||
+    die "mariadb: could not create the test database and user"
+  log "mariadb $MARIADB_PORT up (pid $(live_pid "$STATE/mariadb.pid"), data $data)"
+}
+
+stop_mariadb() {
+  local data
+  data="$(mariadb_datadir)"
+  kill_pidfile "$STATE/mariadb.pid" # TERM is mariadbd's clean shutdown
+  rm -rf "$STATE/mariadb" "$STATE/mariadb.pid" "$STATE/mariadb.datadir" "$STATE/mariadb.out" \
+    "$STATE/mariadb-install-db.log"
+  case "$data" in /tmp/effect-session-mariadb.*) rm -rf "$data" ;; esac
+}
+
+status_mariadb() {
+  local pid
+  if pid="$(live_pid "$STATE/mariadb.pid")" && mariadb_up; then
+    echo "mariadb $MARIADB_PORT: up (pid $pid)"
+  else
+    echo "mariadb $MARIADB_PORT: down"
+    return 1
+  fi
+}
+
 # ---------------------------------------------------------------- commands
 
 cmd_start() {
@@ -291,6 +425,7 @@ cmd_start() {
   start_redis "$REDIS_PORT"
   start_cluster
   start_postgres
+  start_mariadb
   log "all services up"
 }
 
@@ -304,6 +439,8 @@ cmd_stop() {
   done
   if pid="$(live_pid "$STATE/postgres.pid")"; then log "stopping postgres $PG_PORT (pid $pid)"; fi
   stop_postgres
+  if pid="$(live_pid "$STATE/mariadb.pid")"; then log "stopping mariadb $MARIADB_PORT (pid $pid)"; fi
+  stop_mariadb
   rm -rf "$STATE"
   log "stopped"
 }
@@ -325,6 +462,7 @@ cmd_status() {
     echo "postgres $PG_PORT: down"
     rc=1
   fi
+  status_mariadb || rc=1
   return "$rc"
 }
 

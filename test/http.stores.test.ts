@@ -11,7 +11,7 @@ import { HttpSession, Session, type SessionManager } from "effect-session"
 import * as RedisStore from "effect-session/SessionStore/Redis"
 import * as SqlStore from "effect-session/SessionStore/Sql"
 import * as Example from "../examples/app.js"
-import { pgClient, random, REDIS_URL, storeLayers } from "./storeLayers.js"
+import { mysqlClient, pgClient, random, REDIS_URL, storeLayers } from "./storeLayers.js"
 import { client, counterApp, serve, sessionLayer } from "./utils/http.js"
 
 const concurrentPosts = (bases: ReadonlyArray<string>, n: number) =>
@@ -69,6 +69,10 @@ const twoInstances = {
   postgres: () => {
     const table = `sessions_${random()}`
     return [0, 1].map(() => SqlStore.layerStore({ table }).pipe(Layer.provide(pgClient), Layer.orDie))
+  },
+  mariadb: () => {
+    const table = `sessions_${random()}`
+    return [0, 1].map(() => SqlStore.layerStore({ table }).pipe(Layer.provide(mysqlClient), Layer.orDie))
   }
 } as const
 

@@ -5,12 +5,14 @@
  *
  * Real servers: Redis on REDIS_URL (default redis://127.0.0.1:6390), a Redis Cluster on
  * REDIS_CLUSTER_NODES (default 127.0.0.1:7101-7103), PostgreSQL on DATABASE_URL (default
- * postgres://effect_session:effect_session@127.0.0.1:5439/effect_session_test), as
+ * postgres://effect_session:effect_session@127.0.0.1:5439/effect_session_test), MariaDB on MYSQL_URL
+ * (default mysql://effect_session:effect_session@127.0.0.1:3316/effect_session_test), as
  * `scripts/services.sh start` runs them. A missing server fails the tests that use it.
  */
 import { NodeContext } from "@effect/platform-node"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
+import { MysqlClient } from "@effect/sql-mysql2"
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -32,6 +34,8 @@ export const REDIS_CLUSTER_NODES = (process.env.REDIS_CLUSTER_NODES ?? "127.0.0.
   })
 export const DATABASE_URL = process.env.DATABASE_URL ??
   "postgres://effect_session:effect_session@127.0.0.1:5439/effect_session_test"
+export const MYSQL_URL = process.env.MYSQL_URL ??
+  "mysql://effect_session:effect_session@127.0.0.1:3316/effect_session_test"
 
 export const random = () => Math.random().toString(36).slice(2, 10)
 export const noPurge = { purgeInterval: Duration.infinity } as const
@@ -64,6 +68,7 @@ export const fileCorrupt = (id: string) =>
 
 export const sqliteClient = SqliteClient.layer({ filename: ":memory:" })
 export const pgClient = PgClient.layer({ url: Redacted.make(DATABASE_URL), maxConnections: 8 })
+export const mysqlClient = MysqlClient.layer({ url: Redacted.make(MYSQL_URL), maxConnections: 8 })
 
 // the store on a table of its own, dropped when the layer is released
 export const sqlLayer = (
@@ -160,6 +165,7 @@ export const testStores: ReadonlyArray<TestStore> = [
   testStore("file", fileLayer(), { corrupt: fileCorrupt }),
   testStore("sqlite", sqlLayer(sqliteClient), { corrupt: sqlCorrupt }),
   testStore("postgres", sqlLayer(pgClient), { corrupt: sqlCorrupt }),
+  testStore("mariadb", sqlLayer(mysqlClient), { corrupt: sqlCorrupt }),
   testStore("redis", redisLayer({ url: REDIS_URL }), { corrupt: redisCorrupt, expiry: { ttl: redisTtl } }),
   testStore("redis cluster", redisLayer({ nodes: REDIS_CLUSTER_NODES }), {
     corrupt: redisCorrupt,

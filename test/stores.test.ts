@@ -36,6 +36,7 @@ import { inspect } from "node:util"
 import { conformance } from "./conformance.js"
 import {
   fileLayer,
+  mysqlClient,
   noPurge,
   pgClient,
   random,
@@ -209,12 +210,13 @@ describe("file system store", () => {
 })
 
 // ---------------------------------------------------------------------------------------------
-// SQL store (SQLite and PostgreSQL)
+// SQL store (SQLite, PostgreSQL and MariaDB)
 // ---------------------------------------------------------------------------------------------
 
 const sqlClients: ReadonlyArray<readonly [string, Layer.Layer<SqlClient.SqlClient, unknown>]> = [
   ["sqlite", sqliteClient],
-  ["postgres", pgClient]
+  ["postgres", pgClient],
+  ["mariadb", mysqlClient]
 ]
 
 for (const [name, client] of sqlClients) {
@@ -227,13 +229,17 @@ for (const [name, client] of sqlClients) {
         const again = yield* SqlStore.make({ table, ...noPurge })
         yield* again.save("x", yield* now0({ n: 1 }, 1), 0)
         const columns = yield* sql.onDialectOrElse({
+          mysql: () =>
+            sql<{ readonly name: string }>`SELECT column_name AS name FROM information_schema.columns
+              WHERE table_schema = DATABASE() AND table_name = ${table} ORDER BY ordinal_position`,
           pg: () =>
             sql<{ readonly name: string }>`SELECT column_name AS name FROM information_schema.columns
               WHERE table_name = ${table} ORDER BY ordinal_position`,
           orElse: () => sql<{ readonly name: string }>`SELECT name FROM pragma_table_info(${table}) ORDER BY cid`
         })
         expect(columns.map((c) => c.name)).toEqual(["id", "data", "version", "created_at", "expires_at", "user_id"])
-        for (const statement of SqlStore.schema(table)) yield* sql.unsafe(statement)
+        const dialect = sql.onDialectOrElse({ mysql: () => "mysql" as const, orElse: () => undefined })
+        for (const statement of SqlStore.schema(table, dialect)) yield* sql.unsafe(statement)
         expect(Option.getOrThrow(yield* again.load("x")).data).toEqual({ n: 1 })
       }).pipe(Effect.scoped, Effect.provide(sqlLayer(client))))
 
@@ -249,9 +255,26 @@ for (const [name, client] of sqlClients) {
           Effect.provide(SqlStore.layerStoreConfig({ table: Config.string("SESSION_TABLE") })),
           Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["SESSION_TABLE", table]])))
         )
-        const rows = yield* sql<{ readonly id: string }>`SELECT id FROM ${sql(table)}`
-        expect(rows.map((r) => r.id)).toEqual(["cfg"])
+        // (MySQL's VARBINARY id comes back as bytes)
+        const rows = yield* sql<{ readonly id: string | Uint8Array }>`SELECT id FROM ${sql(table)}`
+        expect(rows.map((r) => Buffer.from(r.id).toString())).toEqual(["cfg"])
       }).pipe(Effect.scoped, Effect.provide(client)))
+
+    it.effect("ids and user ids are compared byte for byte: no case folding, no trailing-space padding", () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore.SessionStore
+        yield* store.save("abc", yield* now0({ v: "plain" }, 1, { userId: "user" }), 0)
+        yield* store.save("abc ", yield* now0({ v: "space" }, 1, { userId: "user " }), 0)
+        yield* store.save("ABC", yield* now0({ v: "upper" }, 1, { userId: "USER" }), 0)
+        expect(Option.getOrThrow(yield* store.load("abc")).data).toEqual({ v: "plain" })
+        expect(Option.getOrThrow(yield* store.load("abc ")).data).toEqual({ v: "space" })
+        expect(Option.getOrThrow(yield* store.load("ABC")).data).toEqual({ v: "upper" })
+        expect(Option.isNone(yield* store.load("abc  "))).toBe(true)
+        expect(yield* store.deleteByUser("user")).toBe(1)
+        expect(Option.isNone(yield* store.load("abc"))).toBe(true)
+        expect(Option.getOrThrow(yield* store.load("abc ")).data).toEqual({ v: "space" })
+        expect(Option.getOrThrow(yield* store.load("ABC")).data).toEqual({ v: "upper" })
+      }).pipe(Effect.provide(sqlLayer(client))))
 
     it.effect("an invalid table name is a SessionStoreError", () =>
       Effect.gen(function*() {
@@ -267,7 +290,7 @@ for (const [name, client] of sqlClients) {
         const sql = yield* SqlClient.SqlClient
         const store = yield* SessionStore.SessionStore
         const orders = `orders_test_${random()}`
-        yield* sql`CREATE TABLE ${sql(orders)} (id TEXT PRIMARY KEY)`
+        yield* sql`CREATE TABLE ${sql(orders)} (id VARCHAR(64) PRIMARY KEY)`
         yield* Effect.addFinalizer(() => Effect.ignore(sql`DROP TABLE IF EXISTS ${sql(orders)}`))
         const Cart = Session.key("cart", Schema.Array(Schema.String))
         const order = (orderId: string) =>
@@ -333,6 +356,74 @@ for (const [name, client] of sqlClients) {
       }).pipe(Effect.provide(sqlLayer(client))))
   })
 }
+
+describe("sql store on mariadb", () => {
+  it.effect("the MySQL schema: VARBINARY ids, LONGTEXT utf8mb4 data, BIGINT times, both indexes", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const table = yield* TestTable
+      const columns = yield* sql<{ readonly name: string; readonly type: string; readonly charset: string | null }>`
+        SELECT column_name AS name, column_type AS type, character_set_name AS charset
+        FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ${table}
+        ORDER BY ordinal_position`
+      expect(columns.map(({ charset, name, type }) => [name, type, charset])).toEqual([
+        ["id", "varbinary(1024)", null],
+        ["data", "longtext", "utf8mb4"],
+        ["version", "int(11)", null],
+        ["created_at", "bigint(20)", null],
+        ["expires_at", "bigint(20)", null],
+        ["user_id", "varbinary(1024)", null]
+      ])
+      const indexes = yield* sql<{ readonly name: string; readonly column: string }>`
+        SELECT index_name AS name, column_name AS \`column\` FROM information_schema.statistics
+        WHERE table_schema = DATABASE() AND table_name = ${table} ORDER BY index_name`
+      expect(indexes.map(({ column, name }) => [name, column])).toEqual([
+        ["PRIMARY", "id"],
+        [`${table}_expires_at_idx`, "expires_at"],
+        [`${table}_user_id_idx`, "user_id"]
+      ])
+    }).pipe(Effect.provide(sqlLayer(mysqlClient))))
+
+  it.effect("an id or user id longer than its column is a SessionStoreError at save, never a cut key", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.SessionStore
+      const longest = "\u00e9".repeat(512) // 1024 bytes of UTF-8
+      yield* store.save(longest, yield* now0({ fits: true }, 1, { userId: longest }), 0)
+      expect(Option.getOrThrow(yield* store.load(longest)).data).toEqual({ fits: true })
+      expect(Option.isNone(yield* store.load(`${longest}x`))).toBe(true)
+      for (
+        const [id, userId] of [[`${longest}x`, undefined], ["short", `${longest}x`], ["x".repeat(5000), undefined]]
+      ) {
+        const error = yield* Effect.flip(
+          store.save(id!, yield* now0({ n: 1 }, 1, userId === undefined ? {} : { userId }), 0)
+        )
+        expect(error._tag).toBe("SessionStoreError")
+        expect(error.message).toBe(
+          "Session store \"sql\" failed on save: ids and user ids longer than 1024 bytes do not fit the MySQL table"
+        )
+      }
+      expect(Option.isNone(yield* store.load("short"))).toBe(true)
+      expect(yield* store.deleteByUser(longest)).toBe(1)
+    }).pipe(Effect.provide(sqlLayer(mysqlClient))))
+
+  it.effect("a first save of a taken id is a SessionConflict, also inside the app's transaction", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const store = yield* SessionStore.SessionStore
+      yield* store.save("taken", yield* now0({ first: true }, 1), 0)
+      const conflict = yield* Effect.flip(store.save("taken", yield* now0({ second: true }, 1), 0))
+      expect(conflict._tag).toBe("SessionConflict")
+      // MySQL keeps a transaction going after a failed statement: the app may go on and commit
+      yield* sql.withTransaction(Effect.gen(function*() {
+        const inner = yield* Effect.flip(store.save("taken", yield* now0({ third: true }, 1), 0))
+        expect(inner._tag).toBe("SessionConflict")
+        yield* store.save("taken", yield* now0({ updated: true }, 2), 1)
+      }))
+      const loaded = Option.getOrThrow(yield* store.load("taken"))
+      expect(loaded.data).toEqual({ updated: true })
+      expect(loaded.version).toBe(2)
+    }).pipe(Effect.provide(sqlLayer(mysqlClient))))
+})
 
 // ---------------------------------------------------------------------------------------------
 // Redis store

@@ -1,6 +1,7 @@
 /**
  * A session store on `@effect/sql`'s `SqlClient`: SQLite (`@effect/sql-sqlite-node`, the embedded,
- * durable option) or PostgreSQL (`@effect/sql-pg`, for several app instances).
+ * durable option), PostgreSQL (`@effect/sql-pg`) or MySQL / MariaDB (`@effect/sql-mysql2`), the last
+ * two for several app instances.
  *
  * - The store creates its table and indexes when the layer is built (`CREATE ... IF NOT EXISTS`;
  *   `migrate: false` turns that off for apps that manage their schema). The schema:
@@ -18,9 +19,15 @@
  *   CREATE INDEX IF NOT EXISTS effect_sessions_user_id_idx ON effect_sessions (user_id);
  *   ```
  *
+ *   On MySQL and MariaDB (`schema(table, "mysql")`) the same columns, with `id` and `user_id` as
+ *   `VARBINARY(1024)` (compared byte for byte, whatever the server's collation), `data` as
+ *   `LONGTEXT CHARACTER SET utf8mb4`, and the indexes declared in the `CREATE TABLE`.
+ *
  * - Compare-and-set in one statement: a first save is `INSERT ... ON CONFLICT (id) DO NOTHING
  *   RETURNING id`, a later one `UPDATE ... WHERE id = ? AND version = ? RETURNING id`; no row back
  *   is a `SessionConflict`. The database's row lock makes exactly one of two concurrent saves win.
+ *   MySQL has no `RETURNING`: there a first save is a plain `INSERT` whose duplicate-key error is the
+ *   conflict, and a later one the same `UPDATE`, whose matched-row count is the answer.
  * - Purge is one `DELETE ... WHERE expires_at <= ?`, run on a schedule in the layer's scope (every
  *   instance may run it: it is idempotent). Time is always the app's `Clock`, passed as a
  *   parameter, never the database's `now()`.
@@ -87,7 +94,8 @@ import type { SessionStore, SessionStoreService } from "../SessionStore.js"
 export interface SqlStoreOptions {
   /**
    * The table name: a plain identifier (letters, digits and `_`, at most 48 characters; put it in
-   * another schema with the connection's `search_path`). Default: `effect_sessions`.
+   * another schema with the connection's `search_path` on PostgreSQL, its database on MySQL).
+   * Default: `effect_sessions`.
    */
   readonly table?: string | undefined
   /** Create the table and its indexes when the layer is built. Default: `true`. */
@@ -111,8 +119,17 @@ export interface SqlStoreOptions {
 }
 
 /**
+ * The SQL dialects the store runs on, as `@effect/sql` names them: SQLite, PostgreSQL, and MySQL
+ * (which covers MariaDB).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SqlStoreDialect = "sqlite" | "pg" | "mysql"
+
+/**
  * Makes a SQL store in the current scope on the `SqlClient` in context: checks the dialect
- * (SQLite or PostgreSQL), runs the migration unless `migrate: false`, and forks the purge fiber.
+ * (SQLite, PostgreSQL, MySQL or MariaDB), runs the migration unless `migrate: false`, and forks the purge fiber.
  * Fails with `SessionStoreError` (operation `connect`) on an invalid table name, an unsupported
  * dialect, or a failed migration.
  *
@@ -179,9 +196,10 @@ export const layerStoreConfig: (
   internal.layerStoreConfig
 
 /**
- * The statements of the store's migration for a table name (default `effect_sessions`), as SQL
- * text, for apps that manage their schema themselves (`migrate: false`). The same text works on
- * SQLite and PostgreSQL. Throws a `RangeError` on an invalid table name.
+ * The statements of the store's migration for a table name (default `effect_sessions`) and a
+ * dialect, as SQL text, for apps that manage their schema themselves (`migrate: false`). SQLite and
+ * PostgreSQL share one text (the default); MySQL and MariaDB have their own (`"mysql"`). Throws a
+ * `RangeError` on an invalid table name.
  *
  * @example
  * ```ts
@@ -190,9 +208,10 @@ export const layerStoreConfig: (
  *
  * // write the store's schema into the app's migrations
  * fs.writeFileSync("migrations/0007_sessions.sql", SqlStore.schema("app_sessions").join(";\n") + ";\n")
+ * fs.writeFileSync("migrations/mysql/0007_sessions.sql", SqlStore.schema("app_sessions", "mysql").join(";\n") + ";\n")
  * ```
  *
  * @since 0.1.0
  * @category constructors
  */
-export const schema: (table?: string) => ReadonlyArray<string> = internal.schema
+export const schema: (table?: string, dialect?: SqlStoreDialect) => ReadonlyArray<string> = internal.schema

@@ -1,4 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -9,7 +11,7 @@ import type * as Scope from "effect/Scope"
 import { SessionConflict, SessionStoreError } from "../SessionError.js"
 import type { SessionRecord, SessionStoreService } from "../SessionStore.js"
 import { SessionStore } from "../SessionStore.js"
-import type { SqlStoreOptions } from "../SessionStore/Sql.js"
+import type { SqlStoreDialect, SqlStoreOptions } from "../SessionStore/Sql.js"
 import { decodeRecord, encodeRecord } from "./record.js"
 import { defaultTimeout, retainMillis, schedulePurge, storeError } from "./storeCommon.js"
 import { withTimeout } from "./storeTimeout.js"
@@ -30,8 +32,9 @@ export const isValidTableName = (name: string): boolean => TABLE_NAME.test(name)
  *
  * @internal
  */
-export const schema = (table: string = defaultTable): ReadonlyArray<string> => {
+export const schema = (table: string = defaultTable, dialect: SqlStoreDialect = "pg"): ReadonlyArray<string> => {
   if (!isValidTableName(table)) throw new RangeError("effect-session: invalid SQL store table name")
+  if (dialect === "mysql") return schemaMysql(table)
   const q = (name: string) => `"${name}"`
   return [
     `CREATE TABLE IF NOT EXISTS ${q(table)} (
@@ -46,6 +49,116 @@ export const schema = (table: string = defaultTable): ReadonlyArray<string> => {
     `CREATE INDEX IF NOT EXISTS ${q(`${table}_user_id_idx`)} ON ${q(table)} (user_id)`
   ]
 }
+
+// ---------------------------------------------------------------------------------------------
+// MySQL / MariaDB: the schema and the statements that differ (no `RETURNING` on MySQL, no
+// `ON CONFLICT`, no `CREATE INDEX IF NOT EXISTS`; backquoted names)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The longest id and user id the MySQL columns hold, in UTF-8 bytes (an InnoDB key holds at most
+ * 3072 bytes).
+ *
+ * @internal
+ */
+export const mysqlMaxIdBytes = 1024
+
+// ids and user ids are VARBINARY: compared byte for byte, as on the other stores. A text column would
+// take the collation's rules (case folding, trailing spaces ignored by PAD SPACE collations), so that
+// "abc" could load "ABC " and two ids could collide on the primary key.
+const schemaMysql = (table: string): ReadonlyArray<string> => {
+  const q = (name: string) => `\`${name}\``
+  return [
+    `CREATE TABLE IF NOT EXISTS ${q(table)} (
+  id VARBINARY(${mysqlMaxIdBytes}) NOT NULL PRIMARY KEY,
+  data LONGTEXT CHARACTER SET utf8mb4 NOT NULL,
+  version INTEGER NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  user_id VARBINARY(${mysqlMaxIdBytes}),
+  INDEX ${q(`${table}_expires_at_idx`)} (expires_at),
+  INDEX ${q(`${table}_user_id_idx`)} (user_id)
+)`
+  ]
+}
+
+const utf8Bytes = (text: string): number =>
+  // a UTF-16 code unit is at most 3 UTF-8 bytes: only long strings need counting
+  text.length * 3 <= mysqlMaxIdBytes ? text.length : new TextEncoder().encode(text).byteLength
+
+/** MySQL's "duplicate entry" (ER_DUP_ENTRY): a first save found the id taken. */
+const isDuplicateKey = (error: SqlError): boolean =>
+  typeof error.cause === "object" && error.cause !== null && "errno" in error.cause && error.cause.errno === 1062
+
+/** The rows a statement changed, from the driver's result header. */
+const affectedRows = (result: unknown): number =>
+  typeof result === "object" && result !== null && "affectedRows" in result &&
+    typeof result.affectedRows === "number"
+    ? result.affectedRows
+    : 0
+
+/**
+ * The rows an UPDATE matched, from the driver's result header. mysql2 connects with FOUND_ROWS, so
+ * `affectedRows` counts matched rows; the server's "Rows matched: n" note says the same without it.
+ */
+const matchedRows = (result: unknown): number => {
+  const matched = typeof result === "object" && result !== null && "info" in result && typeof result.info === "string"
+    ? /Rows matched: (\d+)/.exec(result.info)
+    : null
+  return matched !== null ? Number(matched[1]) : affectedRows(result)
+}
+
+/**
+ * The operations whose statements differ on MySQL / MariaDB (no RETURNING on MySQL, no ON CONFLICT).
+ * A first save is a plain INSERT, whose duplicate-key error is the conflict (on MySQL a failed
+ * statement does not abort the app's transaction); a later save is an UPDATE whose matched-row count
+ * says whether the version still held; DELETEs count their rows from the result header.
+ */
+const makeMysqlOperations = (
+  sql: SqlClient.SqlClient,
+  t: Statement.Identifier,
+  retain: number
+): Pick<SessionStoreService, "save" | "purge" | "deleteByUser"> => ({
+  save: (id, record, expectedVersion) =>
+    Effect.gen(function*() {
+      const data = yield* Effect.try({ try: () => encodeRecord(record), catch: storeError(STORE, "save") })
+      const userId = record.userId ?? null
+      if (utf8Bytes(id) > mysqlMaxIdBytes || (userId !== null && utf8Bytes(userId) > mysqlMaxIdBytes)) {
+        return yield* new SessionStoreError({
+          store: STORE,
+          operation: "save",
+          detail: `ids and user ids longer than ${mysqlMaxIdBytes} bytes do not fit the MySQL table`
+        })
+      }
+      const saved = yield* Effect.mapError(
+        expectedVersion === 0
+          ? sql`INSERT INTO ${t} (id, data, version, created_at, expires_at, user_id)
+              VALUES (${id}, ${data}, ${record.version}, ${record.createdAt}, ${record.expiresAt}, ${userId})`
+            .raw.pipe(Effect.as(true), Effect.catchIf(isDuplicateKey, () => Effect.succeed(false)))
+          : Effect.map(
+            sql`UPDATE ${t} SET data = ${data}, version = ${record.version}, created_at = ${record.createdAt},
+              expires_at = ${record.expiresAt}, user_id = ${userId}
+              WHERE id = ${id} AND version = ${expectedVersion}`.raw,
+            (result) => matchedRows(result) === 1
+          ),
+        storeError(STORE, "save")
+      )
+      if (!saved) return yield* new SessionConflict({ store: STORE, expectedVersion })
+    }),
+  purge: Effect.flatMap(
+    Clock.currentTimeMillis,
+    (now) =>
+      sql`DELETE FROM ${t} WHERE expires_at <= ${now - retain}`.raw.pipe(
+        Effect.map(affectedRows),
+        Effect.mapError(storeError(STORE, "purge"))
+      )
+  ),
+  deleteByUser: (userId) =>
+    sql`DELETE FROM ${t} WHERE user_id = ${userId}`.raw.pipe(
+      Effect.map(affectedRows),
+      Effect.mapError(storeError(STORE, "deleteByUser"))
+    )
+})
 
 /** @internal */
 export const make = (
@@ -63,18 +176,24 @@ export const make = (
     const retain = retainMillis(options.retainExpired)
     // the app's name transforms (camelCase <-> snake_case) must not touch the store's own columns
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
-    const supported = sql.onDialectOrElse({ sqlite: () => true, pg: () => true, orElse: () => false })
-    if (!supported) {
+    const dialect = sql.onDialectOrElse({
+      sqlite: (): SqlStoreDialect => "sqlite",
+      pg: (): SqlStoreDialect => "pg",
+      mysql: (): SqlStoreDialect => "mysql",
+      orElse: () => undefined
+    })
+    if (dialect === undefined) {
       return yield* new SessionStoreError({
         store: STORE,
         operation: "connect",
-        detail: "the SQL store supports SQLite (3.35 or later) and PostgreSQL"
+        detail: "the SQL store supports SQLite (3.35 or later), PostgreSQL, MySQL and MariaDB"
       })
     }
+    const mysql = dialect === "mysql"
     const t = sql(table)
 
     if (options.migrate ?? true) {
-      const migrate = Effect.forEach(schema(table), (statement) => sql.unsafe(statement), { discard: true })
+      const migrate = Effect.forEach(schema(table, dialect), (statement) => sql.unsafe(statement), { discard: true })
       // PostgreSQL may fail one of two concurrent CREATE ... IF NOT EXISTS (several instances starting
       // at once): the second attempt then finds what the first made
       yield* migrate.pipe(Effect.retry({ times: 2 }), Effect.mapError(storeError(STORE, "connect")))
@@ -116,7 +235,9 @@ export const make = (
         Effect.mapError(storeError(STORE, "purge"))
       ))
 
-    yield* schedulePurge(purge, options.purgeInterval)
+    const mysqlOperations = mysql ? makeMysqlOperations(sql, t, retain) : undefined
+
+    yield* schedulePurge(mysqlOperations?.purge ?? purge, options.purgeInterval)
 
     return withTimeout(
       {
@@ -130,7 +251,8 @@ export const make = (
             Effect.map((rows) => rows.length),
             Effect.mapError(storeError(STORE, "deleteByUser"))
           ),
-        purge
+        purge,
+        ...mysqlOperations
       } satisfies SessionStoreService,
       options?.timeout ?? defaultTimeout
     )
