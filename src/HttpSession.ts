@@ -53,7 +53,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as internal from "./internal/http.js"
 import * as core from "./internal/session.js"
-import type { Session } from "./Session.js"
+import type { Session, SessionService } from "./Session.js"
 import {
   isSessionError,
   type SessionConflict,
@@ -477,7 +477,7 @@ export const layerRouter = HttpLayerRouter.middleware<{ provides: Session | Sess
  * @category tags
  */
 export class ApiSession extends HttpApiMiddleware.Tag<ApiSession>()("effect-session/HttpSession/ApiSession", {
-  provides: core.SessionTag as unknown as Context.Tag<Session, Session["Type"]>
+  provides: core.SessionTag
 }) {}
 
 /**
@@ -514,7 +514,7 @@ export declare namespace ApiSession {
    * @since 0.1.0
    * @category models
    */
-  export type Service = HttpApiMiddleware_.HttpApiMiddleware<Session["Type"], never>
+  export type Service = HttpApiMiddleware_.HttpApiMiddleware<SessionService, never>
 }
 
 /**
@@ -539,7 +539,7 @@ export declare namespace ApiSession {
  */
 export class ApiSessionManager
   extends HttpApiMiddleware.Tag<ApiSessionManager>()("effect-session/HttpSession/ApiSessionManager", {
-    provides: core.SessionManagerTag as unknown as Context.Tag<SessionManager, SessionManager["Type"]>
+    provides: core.SessionManagerTag
   })
 {}
 

@@ -38,16 +38,21 @@
  *
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as HashMap from "effect/HashMap"
 import type * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
-import * as internal from "./internal/session.js"
+import * as sessionKeys from "./internal/keys.js"
+import * as runner from "./internal/runner.js"
+import * as tags from "./internal/tags.js"
+import * as unit from "./internal/unit.js"
+import * as SessionError from "./SessionError.js"
 import type {
   SessionConflict,
   SessionDataError,
+  SessionOptionError,
   SessionStateError,
   SessionStoreError,
   SessionTimeout
@@ -89,7 +94,7 @@ export type Json = null | boolean | number | string | ReadonlyArray<Json> | { re
  * @category models
  */
 export type SessionKey<A, I = A> = {
-  readonly [internal.KeyTypeId]: KeyTypeId
+  readonly [sessionKeys.KeyTypeId]: KeyTypeId
   /** The name the value is stored under. */
   readonly name: string
   /** Encodes the value on `set`, decodes it on read. */
@@ -117,7 +122,7 @@ export type SessionKey<A, I = A> = {
  * @since 0.1.0
  * @category type ids
  */
-export const KeyTypeId: KeyTypeId = internal.KeyTypeId
+export const KeyTypeId: KeyTypeId = sessionKeys.KeyTypeId
 
 /**
  * The type of {@link KeyTypeId}.
@@ -254,7 +259,7 @@ export type Status = "open" | "committed" | "aborted"
  * @category models
  */
 export type Savepoint = {
-  readonly [internal.SavepointTypeId]: SavepointTypeId
+  readonly [unit.SavepointTypeId]: SavepointTypeId
   /** Restores the unit's data to this point; may be called many times while the savepoint is valid. */
   readonly rollback: Effect.Effect<void, SessionStateError>
   /** Whether a rollback to this savepoint is still possible. */
@@ -275,7 +280,7 @@ export type Savepoint = {
  * @since 0.1.0
  * @category type ids
  */
-export const SavepointTypeId: SavepointTypeId = internal.SavepointTypeId
+export const SavepointTypeId: SavepointTypeId = unit.SavepointTypeId
 
 /**
  * The type of {@link SavepointTypeId}.
@@ -381,7 +386,17 @@ export interface SessionService {
  * @since 0.1.0
  * @category tags
  */
-export class Session extends Context.Tag("effect-session/Session")<Session, SessionService>() {}
+export interface Session {
+  readonly _: unique symbol
+}
+
+/**
+ * The tag of the current unit of work (see {@link Session}).
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export const Session: Context.Tag<Session, SessionService> = tags.SessionTag
 
 /**
  * Makes a typed key.
@@ -398,7 +413,7 @@ export class Session extends Context.Tag("effect-session/Session")<Session, Sess
  * @since 0.1.0
  * @category constructors
  */
-export const key: <A, I>(name: string, schema: Schema.Schema<A, I, never>) => SessionKey<A, I> = internal.key
+export const key: <A, I>(name: string, schema: Schema.Schema<A, I, never>) => SessionKey<A, I> = sessionKeys.key
 
 const withSession = <A, E>(f: (session: SessionService) => Effect.Effect<A, E>): Effect.Effect<A, E, Session> =>
   Effect.flatMap(Session, f)
@@ -761,9 +776,9 @@ export const status: Effect.Effect<Status, never, Session> = withSession((s) => 
  * @category combinators
  */
 export const failIfExpired: Effect.Effect<void, SessionTimeout | SessionStoreError, SessionManager> = Effect.flatMap(
-  internal.SessionManagerTag,
+  tags.SessionManagerTag,
   (m) => m.failIfExpired
-) as any
+)
 
 /**
  * The `SessionTimeout` of the presented session, as a value.
@@ -785,11 +800,10 @@ export const failIfExpired: Effect.Effect<void, SessionTimeout | SessionStoreErr
  * @since 0.1.0
  * @category combinators
  */
-export const expired: Effect.Effect<Option.Option<SessionTimeout>, SessionStoreError, SessionManager> = Effect
-  .flatMap(
-    internal.SessionManagerTag,
-    (m) => m.expired
-  ) as any
+export const expired: Effect.Effect<Option.Option<SessionTimeout>, SessionStoreError, SessionManager> = Effect.flatMap(
+  tags.SessionManagerTag,
+  (m) => m.expired
+)
 
 /**
  * Runs `self` as one unit of work on the session of the `SessionManager` in context: it commits
@@ -825,8 +839,8 @@ export const expired: Effect.Effect<Option.Option<SessionTimeout>, SessionStoreE
  */
 export const transaction: <A, E, R>(
   self: Effect.Effect<A, E, R>
-) => Effect.Effect<A, E | SessionStoreError | SessionConflict, Exclude<R, Session> | SessionManager> = internal
-  .transaction as any
+) => Effect.Effect<A, E | SessionStoreError | SessionConflict, Exclude<R, Session> | SessionManager> =
+  runner.transaction
 
 /**
  * The unit of work as a scoped layer (`Effect.acquireRelease`): the release commits when the scope
@@ -854,7 +868,7 @@ export const transaction: <A, E, R>(
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<Session, never, SessionManager> = internal.layer as any
+export const layer: Layer.Layer<Session, never, SessionManager> = runner.layer
 
 /**
  * The defect of a commit that failed when the {@link layer} was released: an `Error` whose `error`
@@ -880,10 +894,7 @@ export const layer: Layer.Layer<Session, never, SessionManager> = internal.layer
  * @since 0.1.0
  * @category errors
  */
-export const SessionCommitFailed: {
-  new(error: SessionStoreError | SessionConflict): SessionCommitFailed
-  readonly prototype: SessionCommitFailed
-} = internal.SessionCommitFailed
+export const SessionCommitFailed: typeof SessionError.SessionCommitFailed = SessionError.SessionCommitFailed
 
 /**
  * The instance type of {@link SessionCommitFailed}.
@@ -899,11 +910,7 @@ export const SessionCommitFailed: {
  * @since 0.1.0
  * @category errors
  */
-export interface SessionCommitFailed extends Error {
-  readonly _tag: "SessionCommitFailed"
-  /** Why the commit failed. */
-  readonly error: SessionStoreError | SessionConflict
-}
+export type SessionCommitFailed = SessionError.SessionCommitFailed
 
 /**
  * Opens the session with the given id on the `SessionStore` in context, for a workflow. When the
@@ -928,8 +935,11 @@ export interface SessionCommitFailed extends Error {
  * @since 0.1.0
  * @category layers
  */
-export const open = (id: string, options?: SessionOptions): Layer.Layer<SessionManager, never, SessionStore> =>
-  internal.layerManager({ ...options, id, adoptUnknownId: true }) as any
+export const open = (
+  id: string,
+  options?: SessionOptions
+): Layer.Layer<SessionManager, SessionOptionError, SessionStore> =>
+  runner.layerManager({ ...options, id, adoptUnknownId: true })
 
 /**
  * Opens a new session (a fresh random id) on the `SessionStore` in context.
@@ -950,5 +960,5 @@ export const open = (id: string, options?: SessionOptions): Layer.Layer<SessionM
  * @since 0.1.0
  * @category layers
  */
-export const openNew = (options?: SessionOptions): Layer.Layer<SessionManager, never, SessionStore> =>
-  internal.layerManager({ ...options }) as any
+export const openNew = (options?: SessionOptions): Layer.Layer<SessionManager, SessionOptionError, SessionStore> =>
+  runner.layerManager({ ...options })

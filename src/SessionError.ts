@@ -50,6 +50,8 @@ export type TypeId = typeof TypeId
  * - `WriteNotAllowed`: a write on a unit of work that is not open (committed, aborted or closed).
  * - `InvalidSavepoint`: a rollback to a savepoint that was invalidated (by a rollback to an earlier
  *   savepoint, or by the commit or abort of its unit).
+ * - `OutsideUnit`: a write where no unit of work is open: in an `HttpSession.manual` handler,
+ *   outside its own `Session.transaction`s.
  *
  * @example
  * ```ts
@@ -62,7 +64,7 @@ export type TypeId = typeof TypeId
  * @since 0.1.0
  * @category errors
  */
-export type SessionStateErrorReason = "WriteNotAllowed" | "InvalidSavepoint"
+export type SessionStateErrorReason = "WriteNotAllowed" | "InvalidSavepoint" | "OutsideUnit"
 
 /**
  * The unit of work is in a state that does not allow the operation: a write after the unit was
@@ -101,6 +103,8 @@ export class SessionStateError extends Data.TaggedError("SessionStateError")<{
         return "Session's current state disallows writing"
       case "InvalidSavepoint":
         return "Savepoint is no longer valid: it was invalidated by a rollback to an earlier savepoint, or its unit of work was closed"
+      case "OutsideUnit":
+        return "No unit of work is open here: this handler runs its own units (HttpSession.manual), so wrap the session's writes in Session.transaction"
     }
   }
 }
@@ -363,6 +367,41 @@ export class SessionOptionError extends Data.TaggedError("SessionOptionError")<{
 }
 
 /**
+ * A commit that failed when a `Session.layer` scope closed. A finalizer cannot fail, so the layer
+ * form turns the failure into this defect (never silence); `Session.transaction` gives the same
+ * failure as a typed error instead, and is the form to prefer.
+ *
+ * @example
+ * ```ts
+ * import { Cause, Effect, Exit, Option } from "effect"
+ * import { SessionError } from "effect-session"
+ *
+ * const commitFailed = <A, E>(exit: Exit.Exit<A, E>): boolean =>
+ *   Exit.isFailure(exit) &&
+ *   Option.exists(Cause.dieOption(exit.cause), (defect) => defect instanceof SessionError.SessionCommitFailed)
+ * ```
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class SessionCommitFailed extends Data.TaggedError("SessionCommitFailed")<{
+  /** The commit's failure. */
+  readonly error: SessionStoreError | SessionConflict
+}> {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.2.0
+   */
+  override get message(): string {
+    return `Session commit failed when the Session layer was released: ${this.error.message}`
+  }
+}
+
+/**
  * Why a {@link SessionDataError} was raised.
  *
  * - `Decode`: the stored value of a typed key does not decode with its schema.
@@ -446,5 +485,11 @@ export class SessionDataError extends Data.TaggedError("SessionDataError")<{
  */
 export const isSessionError = (
   u: unknown
-): u is SessionStateError | SessionTimeout | SessionStoreError | SessionConflict | SessionDataError | SessionOptionError =>
-  Predicate.hasProperty(u, TypeId)
+): u is
+  | SessionStateError
+  | SessionTimeout
+  | SessionStoreError
+  | SessionConflict
+  | SessionDataError
+  | SessionOptionError
+  | SessionCommitFailed => Predicate.hasProperty(u, TypeId)

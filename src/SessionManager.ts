@@ -8,16 +8,18 @@
  *
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
+import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as HashMap from "effect/HashMap"
 import type * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
-import * as internal from "./internal/session.js"
+import * as options_ from "./internal/options.js"
+import * as runner from "./internal/runner.js"
+import * as tags from "./internal/tags.js"
 import type { Json } from "./Session.js"
-import type { SessionStoreError, SessionTimeout } from "./SessionError.js"
+import type { SessionOptionError, SessionStoreError, SessionTimeout } from "./SessionError.js"
 import type { SessionStore, SessionStoreService } from "./SessionStore.js"
 
 /**
@@ -118,15 +120,18 @@ export const defaults: {
   readonly lockTimeout: Duration.Duration
   readonly onConflict: ConflictPolicy
   readonly retryAttempts: number
-} = internal.defaults
+} = options_.defaults
 
 /**
- * Options of {@link make}.
+ * Options of {@link make}: the session's options, and either no id (a new session) or an id with
+ * an explicit choice of what happens when the store does not hold it:
  *
- * - `id`: the id presented by the client or the workflow. None: a new session.
- * - `adoptUnknownId`: when the store does not hold `id`, use it as the id of the new session
- *   (`true`: a workflow that names its session) or replace it with a fresh random id (`false`, the
- *   default: anything a client sent, so that a client can never choose its id — fixation defence).
+ * - `id`: the id presented by the client or the workflow.
+ * - `adoptUnknownId` (required with `id`): when the store does not hold `id`, or held an expired
+ *   session under it, use it as the id of the new session (`true`: a workflow that names its
+ *   session, what `Session.open(id)` does) or replace it with a fresh random id (`false`: anything a
+ *   client sent, so that a client can never choose its id — fixation defence, what the HTTP
+ *   middleware does). There is no default: the two entry points differ here, and the type says so.
  *
  * @example
  * ```ts
@@ -142,10 +147,13 @@ export const defaults: {
  * @since 0.1.0
  * @category models
  */
-export interface MakeOptions extends SessionOptions {
-  readonly id?: string | undefined
-  readonly adoptUnknownId?: boolean | undefined
-}
+export type MakeOptions =
+  & SessionOptions
+  & (
+    | { readonly id?: undefined; readonly adoptUnknownId?: undefined }
+    | { readonly id: string; readonly adoptUnknownId: boolean }
+    | { readonly id: string | undefined; readonly adoptUnknownId: boolean }
+  )
 
 /**
  * What a transport needs to know once the request is done: whether the session was touched, the
@@ -258,10 +266,17 @@ export interface SessionManagerService {
  * @since 0.1.0
  * @category tags
  */
-export class SessionManager extends Context.Tag("effect-session/SessionManager")<
-  SessionManager,
-  SessionManagerService
->() {}
+export interface SessionManager {
+  readonly _: unique symbol
+}
+
+/**
+ * The tag of the session manager (see {@link SessionManager}).
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export const SessionManager: Context.Tag<SessionManager, SessionManagerService> = tags.SessionManagerTag
 
 /**
  * Makes a manager on the `SessionStore` in context.
@@ -283,8 +298,9 @@ export class SessionManager extends Context.Tag("effect-session/SessionManager")
  * @since 0.1.0
  * @category constructors
  */
-export const make: (options?: MakeOptions) => Effect.Effect<SessionManagerService, never, SessionStore> =
-  internal.makeManager
+export const make: (
+  options?: MakeOptions
+) => Effect.Effect<SessionManagerService, SessionOptionError, SessionStore> = runner.makeManager
 
 /**
  * Makes a manager on the given store, synchronously (what the HTTP middleware does per request).
@@ -298,7 +314,7 @@ export const make: (options?: MakeOptions) => Effect.Effect<SessionManagerServic
  * const handle = (sessionId: string | undefined) =>
  *   Effect.gen(function*() {
  *     const store = yield* SessionStore.SessionStore
- *     const manager = SessionManager.unsafeMake(store, { id: sessionId })
+ *     const manager = SessionManager.unsafeMake(store, { id: sessionId, adoptUnknownId: false })
  *     return yield* Session.modify("messages", (n) => (typeof n === "number" ? n : 0) + 1).pipe(
  *       Session.transaction,
  *       Effect.provideService(SessionManager.SessionManager, manager)
@@ -310,7 +326,7 @@ export const make: (options?: MakeOptions) => Effect.Effect<SessionManagerServic
  * @category constructors
  */
 export const unsafeMake: (store: SessionStoreService, options?: MakeOptions) => SessionManagerService =
-  internal.unsafeMakeManager
+  runner.unsafeMakeManager
 
 /**
  * A manager as a layer.
@@ -330,5 +346,5 @@ export const unsafeMake: (store: SessionStoreService, options?: MakeOptions) => 
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options?: MakeOptions): Layer.Layer<SessionManager, never, SessionStore> =>
-  internal.layerManager(options ?? {}) as unknown as Layer.Layer<SessionManager, never, SessionStore>
+export const layer = (options?: MakeOptions): Layer.Layer<SessionManager, SessionOptionError, SessionStore> =>
+  runner.layerManager(options)

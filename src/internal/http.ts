@@ -15,9 +15,11 @@ import type { CookieOptions, Options, SealedOptions } from "../HttpSession.js"
 import { SessionConflict, SessionStoreError, type SessionStoreOperation } from "../SessionError.js"
 import { type SessionRecord, SessionStore, type SessionStoreService } from "../SessionStore.js"
 import type { SealedCookieService } from "../SessionStore/Cookie.js"
+import { outsideUnit } from "./runner.js"
 import * as core from "./session.js"
 import { makeSigner, type Signer } from "./signing.js"
 import * as sealedCookie from "./storeCookie.js"
+import { Unit } from "./unit.js"
 
 // ---------------------------------------------------------------------------------------------
 // options
@@ -366,19 +368,16 @@ const isSessionStoreError = (u: unknown): u is SessionStoreError => u instanceof
  * @internal
  */
 export const manual = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.flatMap(Effect.serviceOption(core.SessionTag), (outer) => {
-    if (Option.isNone(outer)) return self
-    // the outer unit stays untouched (nothing to commit); Session.transaction inside starts units
-    return Effect.mapInputContext(self as Effect.Effect<A, E, any>, Context.omit(core.SessionTag)) as Effect.Effect<
-      A,
-      E,
-      R
-    >
-  })
+  Effect.flatMap(Effect.serviceOption(core.SessionTag), (outer) =>
+    // the request's own unit stays untouched (nothing to commit); Session.transaction inside starts
+    // units, and outside them the handler sees a closed unit whose writes say to open one
+    Option.isSome(outer) && outer.value instanceof Unit
+      ? Effect.provideService(self, core.SessionTag, outsideUnit(outer.value.manager))
+      : self)
 
 const applyTransport = (
   config: HttpSessionService,
-  manager: core.SessionManager,
+  manager: core.Manager,
   presented: string | undefined
 ) =>
 (response: HttpServerResponse.HttpServerResponse) =>
