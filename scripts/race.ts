@@ -13,8 +13,13 @@
  * the default policy (`merge`, which cannot merge two changes of one key) the request answers 409
  * and the client may retry. In every effect-session row, every 200 is counted.
  *
- * Environment: RACE_REQUESTS (default 100), RACE_GAP_MS (default 10), REDIS_URL (default
- * redis://127.0.0.1:6390; the Redis rows are skipped when it does not answer).
+ * Then the parallel-reads race: a page that fires RACE_READS (default 6) API calls at once, each
+ * reading the session (who is logged in) and then doing RACE_READ_WORK_MS (default 200) of other
+ * work. It prints the time to the last answer: a library that locks the session for readers (PHP's
+ * session locking) answers them one after the other; effect-session's readers take no lock.
+ *
+ * Environment: RACE_REQUESTS (default 100), RACE_GAP_MS (default 10), RACE_READS, RACE_READ_WORK_MS,
+ * REDIS_URL (default redis://127.0.0.1:6390; the Redis rows are skipped when it does not answer).
  */
 import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
@@ -40,6 +45,8 @@ declare module "express-session" {
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6390"
 const GAP_MS = Number(process.env.RACE_GAP_MS ?? 10)
 const REQUESTS = Number(process.env.RACE_REQUESTS ?? 100)
+const READS = Number(process.env.RACE_READS ?? 6)
+const READ_WORK_MS = Number(process.env.RACE_READ_WORK_MS ?? 200)
 
 // ---------------------------------------------------------------------------------------------
 // the servers (a child process each: RACE_SERVER=...)
@@ -70,6 +77,11 @@ const expressServer = (store: "memory" | "redis") => {
   app.get("/counter", (req, res) => {
     res.type("text/plain").send(String(req.session.count ?? 0))
   })
+  app.get("/me", async (req, res) => {
+    const n = req.session.count ?? 0
+    await new Promise((resolve) => setTimeout(resolve, READ_WORK_MS)) // other work of the API call
+    res.type("text/plain").send(String(n))
+  })
   const server = app.listen(0, "127.0.0.1", () => {
     console.log(`Listening on http://127.0.0.1:${(server.address() as AddressInfo).port}`)
   })
@@ -97,6 +109,14 @@ const effectServer = (store: "memory" | "redis") => {
     HttpRouter.get(
       "/counter",
       Effect.map(Session.getOrElse(Count, () => 0), (n) => HttpServerResponse.text(String(n)))
+    ),
+    HttpRouter.get(
+      "/me",
+      Effect.gen(function*() {
+        const n = yield* Session.getOrElse(Count, () => 0)
+        yield* Effect.sleep(READ_WORK_MS) // other work of the API call
+        return HttpServerResponse.text(String(n))
+      })
     ),
     HttpSession.middleware
   )
@@ -181,7 +201,7 @@ const start = (scenario: Scenario, secret: string, prefix: string) =>
     })
     children.push(child)
     let output = ""
-    const timer = setTimeout(() => reject(new Error(`${scenario.server} did not start:\n${output}`)), 30_000)
+    const timer = setTimeout(() => reject(new Error(`${scenario.server} did not start:\n${output}`)), 120_000)
     const onData = (chunk: Buffer) => {
       output += chunk.toString()
       const match = /Listening on (http:\/\/[\d.]+:\d+)/.exec(output)
@@ -247,6 +267,26 @@ const run = async ({ scenario, urls }: Started): Promise<Row> => {
   }
 }
 
+interface ReadsRow {
+  readonly ok: number
+  /** milliseconds from sending the first request to the last answer */
+  readonly last: number
+}
+
+const runReads = async ({ urls }: Started): Promise<ReadsRow> => {
+  const started = await fetch(`${urls[0]}/start`, { method: "POST" })
+  const cookie = started.headers.getSetCookie()[0]!.split(";")[0]!
+  const t0 = performance.now()
+  const statuses = await Promise.all(
+    Array.from({ length: READS }, () =>
+      fetch(`${urls[0]}/me`, { headers: { cookie } }).then(async (r) => {
+        await r.arrayBuffer()
+        return r.status
+      }))
+  )
+  return { ok: statuses.filter((s) => s === 200).length, last: Math.round(performance.now() - t0) }
+}
+
 const table = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
   return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "))
@@ -297,6 +337,23 @@ const main = async () => {
     for (const line of table(rows)) console.log(line)
     console.log("")
     console.log("lost: requests answered 200 whose increment is missing from the final count")
+    console.log("")
+    console.log(
+      `parallel reads: ${READS} GET /me of one session at once, each reading the session then doing ${READ_WORK_MS} ms of other work`
+    )
+    console.log("")
+    const readRows: Array<ReadonlyArray<string>> = [["server", "requests", "200", "last answer ms", "x one request"]]
+    for (const ready of started.filter((s) => s.scenario.processes === 1)) {
+      const row = await runReads(ready)
+      readRows.push([
+        ready.scenario.label,
+        String(READS),
+        String(row.ok),
+        String(row.last),
+        (row.last / READ_WORK_MS).toFixed(1)
+      ])
+    }
+    for (const line of table(readRows)) console.log(line)
   } finally {
     await Promise.all(children.map(stop))
   }

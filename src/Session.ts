@@ -913,6 +913,40 @@ export const SessionCommitFailed: typeof SessionError.SessionCommitFailed = Sess
 export type SessionCommitFailed = SessionError.SessionCommitFailed
 
 /**
+ * Runs `self` as a reader of the session: its units read the latest durable snapshot without
+ * waiting for the session's lock, so a reader never waits for a writer (nor for another reader).
+ * A reader that writes after all takes the lock at its first write, and its commit checks that what
+ * it read is still current: a change made meanwhile goes to the conflict policy. HTTP requests of a
+ * safe method (GET, HEAD, OPTIONS) are readers already; use this for workflows, or around a unit
+ * that only reads.
+ *
+ * | unit                        | waits for                 | a racing writer meanwhile               |
+ * |-----------------------------|---------------------------|-----------------------------------------|
+ * | reader (`readOnly`, GET…)   | nothing                   | the reader sees the last durable data   |
+ * | reader that writes          | the lock, at its 1st write | its commit conflicts: the policy decides |
+ * | writer (default, POST…)     | the lock, at its 1st access | queued: it never conflicts in-process  |
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option, Schema } from "effect"
+ * import { Session } from "effect-session"
+ *
+ * const Cart = Session.key("cart", Schema.Array(Schema.String))
+ *
+ * // a dashboard read that never waits for a checkout in progress on the same session
+ * const cartSize = Session.get(Cart).pipe(
+ *   Effect.map(Option.match({ onNone: () => 0, onSome: (items) => items.length })),
+ *   Session.transaction,
+ *   Session.readOnly
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const readOnly: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = runner.readOnly
+
+/**
  * Opens the session with the given id on the `SessionStore` in context, for a workflow. When the
  * store does not hold `id`, the new session takes that id; when it held an expired session, the new
  * session gets a fresh id and {@link expired} reports the timeout.

@@ -408,5 +408,15 @@ describe("scripts/race.ts (npm run demo:race)", () => {
     expect(merge.ok + merge.conflicts).toBe(40)
     expect(merge.final).toBe(merge.ok)
     expect(merge.lost).toBe(0)
+    // the parallel-reads table: every read answered (its times are a benchmark's, not asserted here;
+    // test/concurrency.readers.test.ts checks that readers run together)
+    const reads = new Map(
+      stdout.split("\n").flatMap((line) => {
+        const m = /^(\S.*?)\s{2,}(\d+)\s+(\d+)\s+(\d+)\s+(\d+\.\d)$/.exec(line)
+        return m === null ? [] : [[m[1]!, { requests: +m[2]!, ok: +m[3]! }]] as const
+      })
+    )
+    expect([...reads.keys()]).toEqual(["express 5 + express-session (MemoryStore)", "effect-session (memory store)"])
+    for (const row of reads.values()) expect(row).toEqual({ requests: 6, ok: 6 })
   }, 200_000)
 })

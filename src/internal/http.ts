@@ -409,6 +409,8 @@ export const middleware = <E, R>(
     return handle(app, config, undefined, request)
   }) as any
 
+const safeMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"])
+
 const handle = <E, R>(
   app: HttpApp.Default<E, R>,
   config: HttpSessionService,
@@ -435,7 +437,8 @@ const handle = <E, R>(
   const attempt = (n: number): Effect.Effect<HttpServerResponse.HttpServerResponse, E> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.withFiberRuntime((fiber) => {
-        const session = core.makeUnit(manager)
+        // a request of a safe method reads without the session's lock (it takes it at a first write)
+        const session = core.makeUnit(manager, safeMethods.has(request.method) ? "read" : "write")
         // the request's services, set on the fiber for the handler and put back when it has ended,
         // whatever the end: what Effect.provideService does, without its acquire/release steps on
         // every request (the continuation below always runs: the region is uninterruptible and

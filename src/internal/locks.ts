@@ -57,6 +57,11 @@ export interface LockTable {
    * store again. Numbers, not references to managers: nothing is kept alive, nothing for the GC.
    */
   readonly recent: Map<string, number>
+  /**
+   * Ids that a unit of this process regenerated recently (at most RECENT): a request that still
+   * presents one raced the regenerate, and must not start an empty session in its place.
+   */
+  readonly moved: Set<string>
 }
 const RECENT = 1024
 
@@ -65,7 +70,9 @@ const tables = new WeakMap<object, LockTable>()
 /** One lock table per store instance: everything that shares a store in this process shares locks. @internal */
 export const tableFor = (store: object): LockTable => {
   let table = tables.get(store)
-  if (table === undefined) tables.set(store, table = { entries: new Map(), releases: 0, recent: new Map() })
+  if (table === undefined) {
+    tables.set(store, table = { entries: new Map(), releases: 0, recent: new Map(), moved: new Set() })
+  }
   return table
 }
 
@@ -176,3 +183,16 @@ export const size = (store: object): number => tables.get(store)?.entries.size ?
 
 /** How many units wait for the lock of `id` (tests check that a wait really queued). @internal */
 export const waiting = (store: object, id: string): number => tables.get(store)?.entries.get(id)?.waiters.length ?? 0
+
+/** The number of the last release of the lock of `id` (0 when unknown). @internal */
+export const lastRelease = (table: LockTable, id: string): number =>
+  table.entries.get(id)?.lastRelease ?? table.recent.get(id) ?? 0
+
+/** Records that the session `id` was regenerated (moved to a new id) by a unit of this process. @internal */
+export const markMoved = (table: LockTable, id: string): void => {
+  table.moved.add(id)
+  if (table.moved.size > RECENT) table.moved.delete(table.moved.values().next().value!)
+}
+
+/** Whether the session `id` was regenerated recently by a unit of this process. @internal */
+export const isMoved = (table: LockTable, id: string): boolean => table.moved.size > 0 && table.moved.has(id)

@@ -9,6 +9,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
+import { globalValue } from "effect/GlobalValue"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
@@ -27,7 +29,7 @@ import { Manager } from "./manager.js"
 import * as metrics from "./metrics.js"
 import { type ResolvedOptions, resolveOptions } from "./options.js"
 import { SessionManagerTag, SessionTag } from "./tags.js"
-import { Unit } from "./unit.js"
+import { Unit, type UnitMode } from "./unit.js"
 
 const foreign = (what: string) =>
   `effect-session: the ${what} in the context was not made by effect-session. Provide it with ` +
@@ -72,11 +74,12 @@ export const backoff = (attempt: number): Effect.Effect<void> =>
 export const runUnit = <A, E, R>(
   manager: Manager,
   body: (unit: Unit) => Effect.Effect<A, E, R>,
-  shouldCommit: (a: A) => boolean
+  shouldCommit: (a: A) => boolean,
+  mode: UnitMode = "write"
 ): Effect.Effect<A, E | SessionStoreError | SessionConflict, R> => {
   const attempt = (n: number): Effect.Effect<A, E | SessionStoreError | SessionConflict, R> =>
     Effect.uninterruptibleMask((restore) => {
-      const unit = new Unit(manager)
+      const unit = new Unit(manager, undefined, mode)
       return Effect.flatMap(
         Effect.exit(restore(body(unit))),
         (exit): Effect.Effect<A, E | SessionStoreError | SessionConflict, R> => {
@@ -106,12 +109,36 @@ const nested = <A, E, R>(session: SessionService, self: Effect.Effect<A, E, R>):
     })
   )
 
+/** Whether the units started here are readers (see `Session.readOnly`). @internal */
+export const currentReadOnly: FiberRef.FiberRef<boolean> = globalValue(
+  Symbol.for("effect-session/currentReadOnly"),
+  () => FiberRef.unsafeMake(false)
+)
+
+/** @internal */
+export const readOnly = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.serviceOption(SessionTag), (current) => {
+    // the unit already open here (the request's, say) reads without the lock too, if it has not
+    // touched the session yet
+    if (Option.isSome(current) && current.value instanceof Unit) current.value.readOnly()
+    return Effect.locally(self, currentReadOnly, true)
+  })
+
 /** @internal */
 export const transaction = <A, E, R>(
   self: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | SessionStoreError | SessionConflict, Exclude<R, Session> | SessionManager> => {
   const outermost = withManager((manager) =>
-    runUnit(manager, (unit) => Effect.provideService(self, SessionTag, unit), () => true)
+    Effect.flatMap(
+      FiberRef.get(currentReadOnly),
+      (readOnly) =>
+        runUnit(
+          manager,
+          (unit) => Effect.provideService(self, SessionTag, unit),
+          () => true,
+          readOnly ? "read" : "write"
+        )
+    )
   )
   type Out = Effect.Effect<A, E | SessionStoreError | SessionConflict, Exclude<R, Session> | SessionManager>
   // a nested unit runs the effect with the parent's Session: what it needs of R is still needed

@@ -7,7 +7,7 @@
 import type * as Effect from "effect/Effect"
 import type { SessionConflict, SessionStoreError } from "../SessionError.js"
 import type { Manager } from "./manager.js"
-import { Unit } from "./unit.js"
+import { Unit, type UnitMode } from "./unit.js"
 
 export { generateId as newId } from "./id.js"
 export type { ResolvedOptions } from "./options.js"
@@ -21,7 +21,7 @@ export type { SessionManager } from "../SessionManager.js"
 export type { Manager } from "./manager.js"
 
 /** @internal */
-export const makeUnit = (manager: Manager): Unit => new Unit(manager)
+export const makeUnit = (manager: Manager, mode?: UnitMode): Unit => new Unit(manager, undefined, mode)
 /** @internal */
 export const commitNow = (unit: Unit): Effect.Effect<void, SessionStoreError | SessionConflict> => unit.commit()
 /** @internal */

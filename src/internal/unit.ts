@@ -27,6 +27,12 @@ import { type Data, emptyData, Redacting } from "./snapshot.js"
 /** What a unit holds; written only by its `Unit` (and its lock field by locks.ts). @internal */
 export interface UnitState extends LockOwner {
   status: Status
+  /**
+   * `read`: the unit takes no lock to read (it reads the latest durable snapshot) and takes the
+   * session's lock at its first write; its commit's compare-and-set then checks that what it read
+   * is still current. `write`: it takes the lock at its first access.
+   */
+  mode: UnitMode
   base: Committed | undefined
   data: Data | undefined
   userId: string | undefined
@@ -34,6 +40,9 @@ export interface UnitState extends LockOwner {
   regenerate: boolean
   readonly savepoints: Array<SavepointObject>
 }
+
+/** @internal */
+export type UnitMode = "read" | "write"
 
 /** @internal */
 export const SavepointTypeId: unique symbol = Symbol.for("effect-session/Savepoint")
@@ -69,6 +78,7 @@ export class SavepointObject extends Redacting implements Savepoint {
 export class Unit extends Redacting implements SessionService {
   readonly unit: UnitState = {
     status: "open",
+    mode: "write",
     base: undefined,
     data: undefined,
     userId: undefined,
@@ -81,9 +91,19 @@ export class Unit extends Redacting implements SessionService {
    * A unit that is not open and never was: what a handler of `HttpSession.manual` sees outside its
    * own `Session.transaction`s. It reads the last committed data; a write says what to do.
    */
-  constructor(readonly manager: Manager, private readonly closedReason?: SessionStateErrorReason) {
+  constructor(
+    readonly manager: Manager,
+    private readonly closedReason?: SessionStateErrorReason | undefined,
+    mode?: UnitMode
+  ) {
     super()
     if (closedReason !== undefined) this.unit.status = "committed"
+    if (mode !== undefined) this.unit.mode = mode
+  }
+
+  /** Makes a unit that has not touched the session yet a reader (see `UnitState.mode`). */
+  readOnly(): void {
+    if (this.unit.data === undefined && this.unit.status === "open") this.unit.mode = "read"
   }
 
   protected redacted() {
@@ -180,9 +200,15 @@ export class Unit extends Redacting implements SessionService {
   private withWritable<A, E>(
     f: (data: Data) => Effect.Effect<A, E>
   ): Effect.Effect<A, E | SessionStoreError | SessionStateError> {
-    return Effect.suspend((): Effect.Effect<A, E | SessionStoreError | SessionStateError> =>
-      this.unit.status === "open" ? this.useData(f) : Effect.fail(this.refused())
-    )
+    return Effect.suspend((): Effect.Effect<A, E | SessionStoreError | SessionStateError> => {
+      const unit = this.unit
+      if (unit.status !== "open") return Effect.fail(this.refused())
+      // a reader's first write: the session's lock first, as a writer would have taken it
+      if (unit.mode === "read" && unit.lock === undefined) {
+        return Effect.zipRight(this.manager.lockForWrite(unit), this.useData(f))
+      }
+      return this.useData(f)
+    })
   }
 
   private useData<A, E>(f: (data: Data) => Effect.Effect<A, E>): Effect.Effect<A, E | SessionStoreError> {
