@@ -10,6 +10,9 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts", "docs/snippets/**/*.test.ts"],
+    // starts Redis, a Redis Cluster and PostgreSQL (scripts/services.sh) unless REDIS_URL,
+    // REDIS_CLUSTER_NODES and DATABASE_URL are given, and stops what it started at the end
+    globalSetup: ["test/globalSetup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000
   }

@@ -3,6 +3,7 @@
  *
  * Run: npx tsx examples/workflow.ts   (prints 1)
  */
+// #region readme
 import { Effect, Option, Schema } from "effect"
 import { Session, SessionStore } from "effect-session"
 
@@ -23,3 +24,4 @@ const program = addToCart("sku-42").pipe(
   Effect.provide(SessionStore.layerMemory())
 )
 Effect.runPromise(program).then(console.log) // 1
+// #endregion readme

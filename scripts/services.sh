@@ -10,6 +10,8 @@
 #   stop    stop every server this script started (by recorded pid) and delete its state
 #   status  show what is running
 #   env     print `export` lines for the tests: eval "$(scripts/services.sh env)"
+# `npm test` runs `start` before the tests and `stop` after them (test/globalSetup.ts), unless the
+# variables `env` prints are already set.
 # Environment: SERVICES_REDIS_PORT, SERVICES_CLUSTER_PORTS ("7101 7102 7103"), SERVICES_PG_PORT,
 # SERVICES_MARIADB_PORT move the ports.
 #

@@ -1,9 +1,11 @@
 /**
  * The guide (docs/*.md) shows only checked code, and its links lead somewhere.
  *
- * - Every TypeScript block of a page is a region of a file in docs/snippets/ (type-checked by
- *   `npm run check`, run by docs/snippets/*.test.ts) and is identical to it: `npm run docs:snippets`
- *   copies the snippets into the pages.
+ * - Every TypeScript block of a page (docs/*.md and README.md) is a region of a snippet file
+ *   (type-checked by `npm run check`, run by docs/snippets/*.test.ts) and is identical to it:
+ *   `npm run docs:snippets` copies the snippets into the pages, with the imports each region uses.
+ * - Every block compiles as shown: a name it uses without declaring or importing it fails (checked
+ *   without DOM types, so the DOM's global `Option` cannot stand in for Effect's).
  * - The `@example`s of the public modules' TSDoc compile (scripts/tsdoc-examples.ts).
  * - The API reference builds (`npm run docs` runs TypeDoc; here without writing it).
  * - Every relative link of the guide and of the top-level Markdown files points at a file that
@@ -14,7 +16,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { describe, expect, it } from "vitest"
-import { docsDir, pages, processPage } from "../scripts/docs-snippets.js"
+import { checkAll, checkImports, docsDir, pages } from "../scripts/docs-snippets.js"
 import * as TsdocExamples from "../scripts/tsdoc-examples.js"
 
 const root = path.resolve(import.meta.dirname, "..")
@@ -55,9 +57,34 @@ describe("docs", () => {
     ]))
   })
 
-  it("every TypeScript block matches its snippet (npm run docs:snippets)", () => {
-    const problems = pages().flatMap((page) => processPage(page, true))
-    expect(problems.map((p) => `docs/${p.page}:${p.line}: ${p.message}`)).toEqual([])
+  it("every TypeScript block matches its snippet and imports what it uses (npm run docs:snippets)", {
+    timeout: 120_000
+  }, () => {
+    const problems = checkAll(true)
+    expect(problems.map((p) => `${p.page}:${p.line}: ${p.message}`)).toEqual([])
+  })
+
+  it("a block that uses a name it does not import fails the check, DOM globals included", { timeout: 120_000 }, () => {
+    const problems = checkImports([
+      { page: "a.md", line: 10, code: "export const n = Option.getOrElse(Option.none<number>(), () => 0)" },
+      {
+        page: "b.md",
+        line: 20,
+        code: "import { Schema } from \"effect\"\n\nexport const User = Session.key(\"user\", Schema.String)"
+      },
+      { page: "c.md", line: 30, code: "export const title = document.title" },
+      {
+        page: "ok.md",
+        line: 40,
+        code: "import { Option } from \"effect\"\nexport const n = Option.getOrElse(Option.none<number>(), () => 0)"
+      }
+    ])
+    expect(problems.map((p) => `${p.page}:${p.line}: ${p.message.slice(0, p.message.indexOf("."))}`)).toEqual([
+      "a.md:10: Cannot find name 'Option'",
+      "b.md:22: Cannot find name 'Session'",
+      "c.md:30: Cannot find name 'document'"
+    ])
+    for (const p of problems) expect(p.message).toMatch(/the block must import it\)$/)
   })
 
   it("relative links point at existing files and headings", () => {

@@ -6,7 +6,11 @@
  * `typescript` + `@types/node` for the type check), at the versions this repository pins, from the npm
  * registry (`--prefer-offline`: the npm cache that `npm ci` filled answers most of it). Then:
  *
- * - the tarball holds the build, the sources its source maps point at, and nothing else of the repo;
+ * - the tarball holds the build, the sources its source maps point at, the guide (docs/*.md), the
+ *   examples and the benchmark results the README links to, and nothing else of the repo;
+ * - its package.json has `keywords` and `files`; every relative link of its Markdown files (README.md,
+ *   docs/*.md, ...) points at a file in the tarball: the package stands alone (there is no public
+ *   repository URL to link to, so `repository`, `homepage` and `bugs` are left unset);
  * - a small TypeScript server that uses `HttpSession.middleware` and the memory store type-checks
  *   with `tsc` (strict, `exactOptionalPropertyTypes`, no `skipLibCheck`), compiles, runs with node,
  *   and counts up over two requests that carry the session cookie;
@@ -26,6 +30,26 @@ const root = path.resolve(import.meta.dirname, "..")
 const rootPackage = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as {
   readonly devDependencies: Record<string, string>
   readonly exports: Record<string, unknown>
+}
+
+/**
+ * The relative links of a Markdown file at `from` (a path inside the package) that point at no file
+ * of the package (`packaged`: its file paths; a link to a directory needs a file in it). Links in
+ * code blocks and spans are not links; `http:`, `https:`, `mailto:` ones are not checked here.
+ */
+export const deadLinks = (markdown: string, from: string, packaged: ReadonlySet<string>): ReadonlyArray<string> => {
+  const text = markdown.replace(/```[\s\S]*?```/g, "").replace(/`[^`\n]*`/g, "")
+  const dead: Array<string> = []
+  for (const match of text.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
+    const target = match[1]!
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith("#")) continue
+    const rel = decodeURIComponent(target.split("#")[0]!)
+    const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(from), rel)).replace(/\/$/, "")
+    const found = !resolved.startsWith("../") &&
+      (packaged.has(resolved) || [...packaged].some((f) => f.startsWith(`${resolved}/`)))
+    if (!found) dead.push(`${from}: ${target}`)
+  }
+  return dead
 }
 
 // `npm test` puts npm_* variables (npm_config_local_prefix, ...) in the environment; a child npm
@@ -124,6 +148,27 @@ try {
 console.log(JSON.stringify({ loaded, internal }))
 `
 
+describe("links in the package's Markdown", () => {
+  it("a relative link resolves only to a file in the package; a dead one is reported", () => {
+    const packaged = new Set(["README.md", "docs/README.md", "docs/expiry.md", "examples/workflow.ts", "LICENSE"])
+    const readme = [
+      "[guide](docs/README.md) [expiry](docs/expiry.md#two-deadlines) [example](examples/workflow.ts)",
+      "[folder](examples/) [web](https://effect.website) [here](#top) [license](./LICENSE)",
+      "[missing](docs/missing.md) [outside](../elsewhere.md) [api](docs/api/index.html)",
+      "`[not a link](nowhere.md)`",
+      "```md\n[in a code block](nowhere.md)\n```"
+    ].join("\n")
+    expect(deadLinks(readme, "README.md", packaged)).toEqual([
+      "README.md: docs/missing.md",
+      "README.md: ../elsewhere.md",
+      "README.md: docs/api/index.html"
+    ])
+    expect(deadLinks("[back](../README.md) [up](../../README.md)", "docs/expiry.md", packaged)).toEqual([
+      "docs/expiry.md: ../../README.md"
+    ])
+  })
+})
+
 describe("package.json exports", () => {
   it("has one subpath per public module (src/*.ts, src/SessionStore/*.ts), types first, internals blocked", () => {
     const modules = [
@@ -163,8 +208,38 @@ describe("npm pack + install into a fresh project", () => {
       "dist/SessionStore/Redis.js",
       "src/index.ts"
     ]))
-    expect(files.filter((f) => !/^(dist|src)\//.test(f) && !/^[A-Z]+\.md$|^LICENSE$|^package\.json$/.test(f)))
-      .toEqual([])
+    expect(files).toEqual(expect.arrayContaining([
+      "README.md",
+      "docs/README.md",
+      "docs/getting-started.md",
+      "examples/workflow.ts",
+      "bench/results/latest.md"
+    ]))
+    expect(
+      files.filter((f) =>
+        !/^(dist|src)\//.test(f) &&
+        !/^[A-Z]+\.md$|^LICENSE$|^package\.json$/.test(f) &&
+        !/^docs\/[\w-]+\.md$|^examples\/[\w-]+\.ts$|^bench\/README\.md$|^bench\/results\/[\w-]+\.md$/.test(f)
+      )
+    ).toEqual([]) // no docs/api, no docs/snippets, no tests, no scripts
+
+    // the package stands alone: metadata, and every relative link of its Markdown leads into it
+    // (read from the tarball itself)
+    const unpacked = path.join(temp, "unpacked")
+    fs.mkdirSync(unpacked)
+    await run("tar", ["-xzf", tarball, "-C", unpacked], temp)
+    const inTarball = (f: string) => fs.readFileSync(path.join(unpacked, "package", f), "utf8")
+    const packaged = new Set(files)
+    const packedPackage = JSON.parse(inTarball("package.json")) as {
+      readonly keywords?: ReadonlyArray<string>
+      readonly files?: ReadonlyArray<string>
+    }
+    expect(packedPackage.keywords).toEqual(expect.arrayContaining(["effect", "session", "express-session"]))
+    expect(packedPackage.files).toEqual(expect.arrayContaining(["dist", "src", "docs/*.md", "examples"]))
+    const markdown = files.filter((f) => f.endsWith(".md") && !/^(dist|src)\//.test(f))
+    expect(markdown).toEqual(expect.arrayContaining(["README.md", "docs/README.md", "docs/from-express-session.md"]))
+    const dead = markdown.flatMap((f) => deadLinks(inTarball(f), f, packaged))
+    expect(dead).toEqual([])
     for (const key of Object.keys(rootPackage.exports).filter((k) => !k.includes("*") && k !== "./package.json")) {
       const name = key === "." ? "index" : key.slice(2)
       expect(files, `export ${key}`).toEqual(expect.arrayContaining([`dist/${name}.js`, `dist/${name}.d.ts`]))

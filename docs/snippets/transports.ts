@@ -4,11 +4,9 @@
 import { Config, Layer, Redacted } from "effect"
 import { HttpSession, SessionStore } from "effect-session"
 
-const secret = Redacted.make("change me: a random secret of 32 bytes or more")
-
 // #region cookie
 export const CookieSession = HttpSession.layer({
-  secrets: [secret],
+  secrets: [Redacted.make("change me: a random secret of 32 bytes or more")],
   cookie: {
     name: "session", // default
     httpOnly: true, // default: scripts cannot read it
@@ -38,7 +36,7 @@ export const Rotated = HttpSession.layer({
 // for APIs and non-browser clients: a signed token in a request header, sent back in the same
 // response header when it changes (an empty value: forget it)
 export const HeaderSession = HttpSession.layer({
-  secrets: [secret],
+  secrets: [Redacted.make("change me: a random secret of 32 bytes or more")],
   transport: { _tag: "Header", name: "x-session-id" }
 }).pipe(Layer.provide(SessionStore.layerMemory()))
 // #endregion header
@@ -47,7 +45,7 @@ export const HeaderSession = HttpSession.layer({
 // legacy (cromlech's URLSession): the signed id in a query parameter; a request without one is
 // redirected (302) to the same URL with a new id. Ids leak through Referer, logs and shared links.
 export const QuerySession = HttpSession.layer({
-  secrets: [secret],
+  secrets: [Redacted.make("change me: a random secret of 32 bytes or more")],
   transport: { _tag: "Query", name: "sid" }
 }).pipe(Layer.provide(SessionStore.layerMemory()))
 // #endregion query
@@ -67,7 +65,7 @@ export const FromEnv = HttpSession.layerConfig({
 // #region sealed
 // the data itself in the cookie, sealed (AES-256-GCM): no store layer at all
 export const SealedSession = HttpSession.layerSealed({
-  secrets: [secret], // the first seals, all open
+  secrets: [Redacted.make("change me: a random secret of 32 bytes or more")], // the first seals, all open
   idleTimeout: "30 minutes",
   maxLength: 4096 // a session that seals to more fails its commit (503) instead of being dropped by the browser
 })

@@ -40,7 +40,9 @@ export const discarded = Effect.gen(function*() {
 // #region layer
 // the unit as a scoped layer: committed when the scope closes with success; a failed commit is a
 // defect here (a finalizer has no typed error channel), so prefer Session.transaction
-export const asLayer = Session.set(Count, 1).pipe(
+const Step = Session.key("step", Schema.Number)
+
+export const asLayer = Session.set(Step, 1).pipe(
   Effect.provide(Session.layer),
   Effect.provide(Session.open("job-44")),
   Effect.provide(SessionStore.layerMemory())

@@ -1,0 +1,16 @@
+/**
+ * README.md, "HTTP": the session in each HTTP flavour. Type-checked by `npm run check`.
+ */
+// #region flavours
+import { HttpApiBuilder, HttpLayerRouter } from "@effect/platform"
+import { Layer } from "effect"
+import { HttpSession } from "effect-session"
+import { Api, groups, router, routes } from "./my-app.js" // your app's router, routes, API and groups
+
+// HttpRouter / HttpApp: apply to the router itself (not to HttpServer.serve, whose middleware runs too late)
+export const app = router.pipe(HttpSession.middleware)
+// HttpLayerRouter: a global middleware layer
+export const server = HttpLayerRouter.serve(routes.pipe(Layer.provide(HttpSession.layerRouter)))
+// HttpApi: groups declare .middleware(HttpSession.ApiSession) (and ApiSessionManager for manual units)
+export const api = HttpApiBuilder.api(Api).pipe(Layer.provide(groups), Layer.provide(HttpSession.layerApi))
+// #endregion flavours
