@@ -1,10 +1,10 @@
 /**
  * vitest global setup: the servers the store tests need, for `npm test` on a fresh clone.
  *
- * - The variables the tests read (`REDIS_URL`, `REDIS_CLUSTER_NODES`, `DATABASE_URL`, whatever
+ * - The variables the tests read (`REDIS_URL`, `REDIS_CLUSTER_NODES`, `DATABASE_URL`, `MYSQL_URL`, whatever
  *   `scripts/services.sh env` prints) all given already: they are used as they are and nothing is
  *   started (your own servers, or the ones `npm run services:start` left running).
- * - Otherwise `bash scripts/services.sh start` starts Redis, a Redis Cluster and PostgreSQL on
+ * - Otherwise `bash scripts/services.sh start` starts Redis, a Redis Cluster, PostgreSQL and MariaDB on
  *   loopback ports (it installs the Debian packages when they are missing and it can: as root, or
  *   with sudo), and the variables it prints are set here, before vitest starts its workers, which
  *   inherit them. A variable given in the environment wins over the script's.
@@ -47,8 +47,9 @@ const parseEnv = (text: string): ReadonlyArray<readonly [string, string]> =>
 
 const howTo = (names: ReadonlyArray<string>) =>
   `To get them: on Debian run npm test as root or with sudo (the script then installs redis-server, ` +
-  `redis-tools and postgresql with apt-get), or install those packages yourself; if a port is taken, ` +
-  `move the servers with SERVICES_REDIS_PORT, SERVICES_CLUSTER_PORTS, SERVICES_PG_PORT; or point the ` +
+  `redis-tools, postgresql and mariadb-server with apt-get), or install those packages yourself; if a ` +
+  `port is taken, move the servers with SERVICES_REDIS_PORT, SERVICES_CLUSTER_PORTS, SERVICES_PG_PORT, ` +
+  `SERVICES_MARIADB_PORT; or point the ` +
   `tests at servers of your own by setting ${names.join(", ")}.`
 
 export default async function setup(): Promise<(() => Promise<void>) | undefined> {
