@@ -43,7 +43,7 @@ import * as Effect from "effect/Effect"
 import type * as HashMap from "effect/HashMap"
 import type * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
-import type * as Schema from "effect/Schema"
+import * as Schema from "effect/Schema"
 import * as sessionKeys from "./internal/keys.js"
 import * as runner from "./internal/runner.js"
 import * as tags from "./internal/tags.js"
@@ -945,6 +945,72 @@ export type SessionCommitFailed = SessionError.SessionCommitFailed
  * @category combinators
  */
 export const readOnly: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = runner.readOnly
+
+/**
+ * When the session expires if nothing else happens (express-session's `cookie.expires`): the
+ * deadline of its last committed state, the earlier of the idle and the absolute deadline. A unit
+ * that saves moves it, and so does a read after `touchInterval`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Session } from "effect-session"
+ *
+ * // "you will be signed out in N minutes"
+ * const minutesLeft = Effect.gen(function*() {
+ *   const expiresAt = yield* Session.expiresAt
+ *   return Math.floor((expiresAt.getTime() - Date.now()) / 60_000)
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const expiresAt: Effect.Effect<Date, SessionStoreError, SessionManager> = Effect.flatMap(
+  tags.SessionManagerTag,
+  (m) => m.expiresAt
+)
+
+/**
+ * Typed keys for every field of a struct: the whole session typed at once, for code coming from
+ * express-session's `SessionData` declaration. Each field is a key of its own (read and written
+ * alone, merged by key on a conflict), named after the field.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option, Schema } from "effect"
+ * import { Session } from "effect-session"
+ *
+ * // instead of `declare module "express-session" { interface SessionData { ... } }`
+ * const S = Session.keysFrom(Schema.Struct({
+ *   userId: Schema.String,
+ *   cart: Schema.Array(Schema.String),
+ *   visits: Schema.Number
+ * }))
+ *
+ * const visit = Effect.gen(function*() {
+ *   const visits = yield* Session.modify(S.visits, (n) => Option.getOrElse(n, () => 0) + 1)
+ *   const cart = yield* Session.getOrElse(S.cart, () => [])
+ *   return `${visits} visits, ${cart.length} items`
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const keysFrom = <Fields extends { readonly [name: string]: Schema.Schema<any, any, never> }>(
+  struct: Schema.Struct<Fields> | Fields
+): {
+  readonly [K in keyof Fields & string]: SessionKey<Schema.Schema.Type<Fields[K]>, Schema.Schema.Encoded<Fields[K]>>
+} => {
+  // a struct schema, or its fields: a plain record of schemas is never a schema itself
+  const fields = (Schema.isSchema(struct) ? (struct as Schema.Struct<Fields>).fields : struct) as Fields
+  const out: Record<string, SessionKey<unknown, unknown>> = {}
+  for (const name of Object.keys(fields)) out[name] = sessionKeys.key(name, fields[name]!)
+  return out as {
+    readonly [K in keyof Fields & string]: SessionKey<Schema.Schema.Type<Fields[K]>, Schema.Schema.Encoded<Fields[K]>>
+  }
+}
 
 /**
  * Opens the session with the given id on the `SessionStore` in context, for a workflow. When the

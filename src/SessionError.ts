@@ -408,6 +408,7 @@ export class SessionCommitFailed extends Data.TaggedError("SessionCommitFailed")
  * - `Encode`: the value given to a typed key does not encode with its schema.
  * - `NotJson`: the value (or the encoded value of a typed key) is not JSON-compatible, so it could
  *   not be stored.
+ * - `TooLarge`: with the value, the session's data would be larger than its `maxBytes` option.
  *
  * @example
  * ```ts
@@ -421,7 +422,7 @@ export class SessionCommitFailed extends Data.TaggedError("SessionCommitFailed")
  * @since 0.1.0
  * @category errors
  */
-export type SessionDataErrorReason = "Decode" | "Encode" | "NotJson"
+export type SessionDataErrorReason = "Decode" | "Encode" | "NotJson" | "TooLarge"
 
 /**
  * A value could not be stored in, or read from, the session under `key`.
@@ -462,6 +463,8 @@ export class SessionDataError extends Data.TaggedError("SessionDataError")<{
       ? "stored value does not decode with the key's schema"
       : this.reason === "Encode"
       ? "value does not encode with the key's schema"
+      : this.reason === "TooLarge"
+      ? "value would make the session larger than its maxBytes"
       : "value is not JSON-compatible"
     return `Session key "${this.key}": ${what}${this.detail ? ` (${this.detail})` : ""}`
   }

@@ -31,9 +31,16 @@ import type { SessionStore, SessionStoreService } from "./SessionStore.js"
  * - `touchInterval`: a unit that read the session without changing it saves it again (moving the
  *   idle deadline) only when the deadline would move by at least this much, so that read-only
  *   requests rarely write. Default: 1 minute, or half the idle timeout when that is shorter.
- * - `lockTimeout`: units of one session run one at a time in a process (a lock per session, taken
- *   at the unit's first access, released when it ends); a unit waits at most this long for the
- *   lock, then fails with `SessionStoreError` (operation `lock`). Default: 5 seconds.
+ *   `Duration.infinity`: reads never move the deadline (only saves do; express-session's
+ *   `rolling: false` with no `touch`).
+ * - `lockTimeout`: writers of one session run one at a time in a process (a lock per session, taken
+ *   at a writer's first access, or a reader's first write, released when the unit ends); a unit
+ *   waits at most this long for the lock, then fails with `SessionStoreError` (operation `lock`).
+ *   Default: 5 seconds.
+ * - `maxBytes`: the most the session's data may hold, as UTF-8 bytes of its JSON. A write that would
+ *   pass it fails with `SessionDataError` (reason `TooLarge`) and changes nothing: a session is
+ *   never silently cut short, and a huge value cannot make every later request of the session slow.
+ *   Default: 262,144 (256 KiB); `Infinity` for no limit.
  * - `onConflict`: what a commit does when another process changed the session since the unit read
  *   it (see {@link ConflictPolicy}). Default: `merge`.
  * - `retryAttempts`: how many times in all a unit may run (policies `retry`,
@@ -68,6 +75,7 @@ export interface SessionOptions {
   readonly lockTimeout?: Duration.DurationInput | undefined
   readonly onConflict?: ConflictPolicy | undefined
   readonly retryAttempts?: number | undefined
+  readonly maxBytes?: number | undefined
 }
 
 /**
@@ -120,6 +128,7 @@ export const defaults: {
   readonly lockTimeout: Duration.Duration
   readonly onConflict: ConflictPolicy
   readonly retryAttempts: number
+  readonly maxBytes: number
 } = options_.defaults
 
 /**
@@ -243,6 +252,12 @@ export interface SessionManagerService {
   readonly failIfExpired: Effect.Effect<void, SessionTimeout | SessionStoreError>
   /** The last committed state (loads the session on first use). */
   readonly committed: Effect.Effect<Committed, SessionStoreError>
+  /**
+   * When the session expires if nothing else happens: the deadline of the last committed state
+   * (a commit that saves moves it). A new session that was never saved has the deadline it would
+   * get if it were saved now.
+   */
+  readonly expiresAt: Effect.Effect<Date, SessionStoreError>
   /** For transports: what happened to the session during the request. */
   readonly outcome: () => Outcome
 }

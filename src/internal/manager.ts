@@ -124,6 +124,9 @@ export class Manager extends Redacting implements SessionManagerService, Executo
       () => this.expiredRecord === undefined ? Effect.void : Effect.fail(this.expiredRecord)
     )
   }
+  get expiresAt(): Effect.Effect<Date, SessionStoreError> {
+    return Effect.map(this.committed, (s) => new Date(s.expiresAt))
+  }
   get committed(): Effect.Effect<Committed, SessionStoreError> {
     return withClockAndSpans((clock, spans) => {
       const now = clock.unsafeCurrentTimeMillis()

@@ -17,7 +17,8 @@ export const defaults = {
   touchInterval: Duration.minutes(1),
   lockTimeout: Duration.seconds(5),
   onConflict: "merge",
-  retryAttempts: 3
+  retryAttempts: 3,
+  maxBytes: 262_144
 } as const
 
 /** @internal */
@@ -28,6 +29,7 @@ export interface ResolvedOptions {
   readonly lockTimeout: Duration.Duration
   readonly onConflict: ConflictPolicy
   readonly retryAttempts: number
+  readonly maxBytes: number
 }
 
 const policies: ReadonlyArray<ConflictPolicy> = ["fail", "retry", "merge", "merge-then-retry"]
@@ -85,7 +87,13 @@ export const resolveOptions = (options: SessionOptions = {}): Either.Either<Reso
         new SessionOptionError({ option: "retryAttempts", detail: "must be a whole number from 1 to 100" })
       )
     }
-    return { idleMillis, absoluteMillis, touchMillis, lockTimeout, onConflict, retryAttempts }
+    const maxBytes = options.maxBytes ?? defaults.maxBytes
+    if (!(maxBytes === Infinity || (Number.isInteger(maxBytes) && maxBytes >= 16))) {
+      return yield* Either.left(
+        new SessionOptionError({ option: "maxBytes", detail: "must be a whole number of at least 16, or Infinity" })
+      )
+    }
+    return { idleMillis, absoluteMillis, touchMillis, lockTimeout, onConflict, retryAttempts, maxBytes }
   })
 
 /** The deadline of a session created at `createdAt` and used at `now`: the earlier of the two. @internal */

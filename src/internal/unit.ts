@@ -22,6 +22,7 @@ import { decodeSync, encodeSync, keyName } from "./keys.js"
 import type { LockOwner } from "./locks.js"
 import type { Manager } from "./manager.js"
 import * as metrics from "./metrics.js"
+import { dataSize, entrySize } from "./size.js"
 import { type Data, emptyData, Redacting } from "./snapshot.js"
 
 /** What a unit holds; written only by its `Unit` (and its lock field by locks.ts). @internal */
@@ -39,6 +40,8 @@ export interface UnitState extends LockOwner {
   destroy: boolean
   regenerate: boolean
   readonly savepoints: Array<SavepointObject>
+  /** The bytes of `data`'s JSON, counted on the first write (see `maxBytes`), then kept up to date. */
+  size: number | undefined
 }
 
 /** @internal */
@@ -85,7 +88,8 @@ export class Unit extends Redacting implements SessionService {
     destroy: false,
     regenerate: false,
     savepoints: [],
-    lock: undefined
+    lock: undefined,
+    size: undefined
   }
   /**
    * A unit that is not open and never was: what a handler of `HttpSession.manual` sees outside its
@@ -129,6 +133,7 @@ export class Unit extends Redacting implements SessionService {
     unit.status = "aborted"
     this.invalidateFrom(0)
     unit.data = unit.base?.data
+    unit.size = undefined
     unit.userId = unit.base?.userId
     unit.destroy = false
     unit.regenerate = false
@@ -181,6 +186,7 @@ export class Unit extends Redacting implements SessionService {
     if (unit.status !== "open" || !sp.isValid) return Effect.fail(new SessionStateError({ reason: "InvalidSavepoint" }))
     this.invalidateFrom(unit.savepoints.indexOf(sp) + 1)
     unit.data = sp.data
+    unit.size = undefined
     unit.userId = sp.userId
     unit.destroy = sp.destroy
     unit.regenerate = sp.regenerate
@@ -190,6 +196,28 @@ export class Unit extends Redacting implements SessionService {
   // ------------------------------------------------------------------------------------------
   // data
   // ------------------------------------------------------------------------------------------
+
+  /**
+   * The data's size after `name` is set to `value` (removed when undefined), kept on the unit; or
+   * the error when it would pass `maxBytes` (then nothing changes).
+   */
+  private resize(data: Data, name: string, value: Json | undefined): SessionDataError | undefined {
+    const max = this.manager.options.maxBytes
+    if (max === Infinity) return undefined
+    const unit = this.unit
+    const before = HashMap.get(data, name)
+    const size = (unit.size ?? dataSize(data)) - (Option.isSome(before) ? entrySize(name, before.value) : 0) +
+      (value === undefined ? 0 : entrySize(name, value))
+    if (size > max && value !== undefined) {
+      return new SessionDataError({
+        key: name,
+        reason: "TooLarge",
+        detail: `the session would hold ${size} bytes; maxBytes is ${max}`
+      })
+    }
+    unit.size = size
+    return undefined
+  }
 
   // f on the unit's data, loaded on first access (suspended: an effect made while the unit is open
   // and run after it closed must see it closed); one step when it is loaded
@@ -279,7 +307,10 @@ export class Unit extends Redacting implements SessionService {
     return this.withWritable((d) => {
       const json = encodeSync(k, value)
       if (json instanceof SessionDataError) return Effect.fail(json)
-      this.unit.data = HashMap.set(d, keyName(k), json)
+      const name = keyName(k)
+      const tooLarge = this.resize(d, name, json)
+      if (tooLarge !== undefined) return Effect.fail(tooLarge)
+      this.unit.data = HashMap.set(d, name, json)
       return Effect.void
     })
   }
@@ -300,6 +331,8 @@ export class Unit extends Redacting implements SessionService {
       const next = f(current)
       const json = encodeSync(k, next)
       if (json instanceof SessionDataError) return Effect.fail(json)
+      const tooLarge = this.resize(d, name, json)
+      if (tooLarge !== undefined) return Effect.fail(tooLarge)
       this.unit.data = HashMap.set(d, name, json)
       // a primitive as given; otherwise what a later get gives: the stored value, decoded and frozen
       if (typeof k !== "string" && (typeof next !== "object" || next === null)) {
@@ -311,11 +344,17 @@ export class Unit extends Redacting implements SessionService {
   }
 
   remove(k: Key): Effect.Effect<void, SessionStateError | SessionStoreError> {
-    return this.write(HashMap.remove(keyName(k)))
+    return this.write((d) => {
+      this.resize(d, keyName(k), undefined)
+      return HashMap.remove(d, keyName(k))
+    })
   }
 
   get clear(): Effect.Effect<void, SessionStateError | SessionStoreError> {
-    return this.write(() => emptyData)
+    return this.write(() => {
+      this.unit.size = undefined
+      return emptyData
+    })
   }
 
   get keys(): Effect.Effect<ReadonlyArray<string>, SessionStoreError> {
@@ -359,6 +398,7 @@ export class Unit extends Redacting implements SessionService {
       unit.regenerate = false
       unit.userId = undefined
       unit.data = emptyData
+      unit.size = undefined
       return Effect.void
     })
   }

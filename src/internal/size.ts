@@ -1,0 +1,52 @@
+/**
+ * The size of a session's data as the UTF-8 bytes of its JSON, for the `maxBytes` limit: counted
+ * per entry, so that a write costs the size of what it changes, not of the whole session.
+ *
+ * @internal
+ */
+import type { Json } from "./json.js"
+import type { Data } from "./snapshot.js"
+
+const utf8Length = (text: string): number => {
+  let bytes = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x80) bytes += 1
+    else if (c < 0x800) bytes += 2
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      bytes += 4 // a surrogate pair: one code point of four bytes
+      i++
+    } else bytes += 3
+  }
+  return bytes
+}
+
+// values are frozen JSON, shared between units and requests: each is measured once
+const measured = new WeakMap<object, number>()
+
+const valueSize = (value: Json): number => {
+  if (value === null) return 4
+  switch (typeof value) {
+    case "number":
+      return String(value).length
+    case "boolean":
+      return value ? 4 : 5
+    case "string":
+      return utf8Length(JSON.stringify(value))
+    default: {
+      let size = measured.get(value)
+      if (size === undefined) measured.set(value, size = utf8Length(JSON.stringify(value)))
+      return size
+    }
+  }
+}
+
+/** The bytes an entry adds to the data's JSON (`"name":value,`). @internal */
+export const entrySize = (name: string, value: Json): number => utf8Length(JSON.stringify(name)) + valueSize(value) + 2
+
+/** The bytes of the data's JSON (within one byte: the last comma). @internal */
+export const dataSize = (data: Data): number => {
+  let size = 2
+  for (const [name, value] of data) size += entrySize(name, value)
+  return size
+}
