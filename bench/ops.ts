@@ -97,7 +97,7 @@ class OpCounter extends Supervisor.AbstractSupervisor<void> {
 const sessionLayer = HttpSession.layer({
   secrets: [Redacted.make("benchmark secret: thirty-two bytes or more, fixed")],
   cookie: { secure: false }
-}).pipe(Layer.provideMerge(SessionStore.layerMemory({ maxEntries: 1_000_000 })))
+}).pipe(Layer.provideMerge(SessionStore.layerMemory({ maxEntries: 1_000_000 })), Layer.orDie)
 
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
 

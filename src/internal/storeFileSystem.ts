@@ -9,11 +9,14 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { createHash, randomBytes } from "node:crypto"
 import { SessionConflict, SessionStoreError, type SessionStoreOperation } from "../SessionError.js"
-import type { SessionRecord, SessionStoreService } from "../SessionStore.js"
-import { SessionStore } from "../SessionStore.js"
+import * as Stream from "effect/Stream"
+import type { Listing, SessionRecord, SessionStore, SessionStoreService, SessionSummary } from "../SessionStore.js"
 import type { FileSystemStoreOptions } from "../SessionStore/FileSystem.js"
-import { decodeRecord, encodeRecord } from "./record.js"
+import { decodeRecordWithId, encodeRecordWithId } from "./record.js"
 import { retainMillis, schedulePurge } from "./storeCommon.js"
+import { summary } from "./storeList.js"
+import { sessionStoreTag } from "./storeTag.js"
+import { UserIndex } from "./userIndex.js"
 
 const STORE = "file"
 
@@ -31,8 +34,14 @@ const SESSION_FILE = /^([0-9a-f]{64})\.json$/
 const TEMP_FILE = /^[0-9a-f]{64}\.[0-9a-f]{16}\.tmp$/
 const LOCK_STRIPES = 64
 
-/** What the store keeps in memory per file: enough for purge and deleteByUser without reading. */
+/**
+ * What the store keeps in memory per file: enough for purge, deleteByUser and the listing without
+ * reading. `id` is undefined for a file written before the files held their id (it is listed after
+ * its next save) or one that cannot be read.
+ */
 interface IndexEntry {
+  readonly id: string | undefined
+  readonly createdAt: number
   readonly expiresAt: number
   readonly userId: string | undefined
 }
@@ -41,6 +50,7 @@ interface IndexEntry {
 type Read = { readonly _tag: "Missing" } | { readonly _tag: "Corrupt" } | {
   readonly _tag: "Found"
   readonly record: SessionRecord
+  readonly id: string | undefined
 }
 
 const missing: Read = { _tag: "Missing" }
@@ -68,7 +78,7 @@ export const make = (
     yield* Effect.mapError(fs.makeDirectory(directory, { recursive: true, mode: 0o700 }), fail("connect"))
 
     const index = new Map<string, IndexEntry>()
-    const byUser = new Map<string, Set<string>>()
+    const byUser = new UserIndex()
     const stripes = Array.from({ length: LOCK_STRIPES }, () => Effect.unsafeMakeSemaphore(1))
     const locked = (h: string) => stripes[parseInt(h.slice(0, 2), 16) % LOCK_STRIPES]!.withPermits(1)
     const fileOf = (h: string) => path.join(directory, `${h}.json`)
@@ -77,27 +87,26 @@ export const make = (
       const entry = index.get(h)
       if (entry === undefined) return
       index.delete(h)
-      if (entry.userId === undefined) return
-      const hashes = byUser.get(entry.userId)
-      if (hashes === undefined) return
-      hashes.delete(h)
-      if (hashes.size === 0) byUser.delete(entry.userId)
+      byUser.remove(entry.userId, h)
     }
     const reindex = (h: string, entry: IndexEntry) => {
       unindex(h)
       index.set(h, entry)
-      if (entry.userId === undefined) return
-      let hashes = byUser.get(entry.userId)
-      if (hashes === undefined) byUser.set(entry.userId, hashes = new Set())
-      hashes.add(h)
+      byUser.add(entry.userId, h)
     }
+    const indexEntry = (record: SessionRecord, id: string | undefined): IndexEntry => ({
+      id,
+      createdAt: record.createdAt,
+      expiresAt: record.expiresAt,
+      userId: record.userId
+    })
 
     const read = (h: string, operation: SessionStoreOperation): Effect.Effect<Read, SessionStoreError> =>
       fs.readFileString(fileOf(h)).pipe(
         Effect.map((text) =>
-          Option.match(decodeRecord(text), {
+          Option.match(decodeRecordWithId(text), {
             onNone: () => corrupt,
-            onSome: (record) => ({ _tag: "Found", record }) as Read
+            onSome: ({ id, record }): Read => ({ _tag: "Found", record, id })
           })
         ),
         Effect.catchIf(isNotFound, () => Effect.succeed(missing)),
@@ -136,15 +145,15 @@ export const make = (
         // a corrupt file counts as absent, as `load` reports it
         const version = current._tag === "Found" ? current.record.version : 0
         if (version !== expectedVersion) return yield* new SessionConflict({ store: STORE, expectedVersion })
-        const text = yield* Effect.try({ try: () => encodeRecord(record), catch: fail("save") })
+        const text = yield* Effect.try({ try: () => encodeRecordWithId(record, id), catch: fail("save") })
         yield* writeAtomic(h, text)
-        reindex(h, { expiresAt: record.expiresAt, userId: record.userId })
+        reindex(h, indexEntry(record, id))
       }))
     }
 
     const deleteByUser = (userId: string) =>
       Effect.suspend(() => {
-        const hashes = Array.from(byUser.get(userId) ?? [])
+        const hashes = byUser.keys(userId)
         return Effect.map(
           Effect.forEach(hashes, (h) =>
             locked(h)(Effect.gen(function*() {
@@ -155,7 +164,7 @@ export const make = (
                 return 1
               }
               if (current._tag === "Found") {
-                reindex(h, { expiresAt: current.record.expiresAt, userId: current.record.userId })
+                reindex(h, indexEntry(current.record, current.id))
               } else if (current._tag === "Missing") unindex(h)
               return 0
             })), { concurrency: 8 }),
@@ -176,7 +185,7 @@ export const make = (
               return 0
             }
             if (current._tag === "Found" && !isDead(current.record.expiresAt)) {
-              reindex(h, { expiresAt: current.record.expiresAt, userId: current.record.userId })
+              reindex(h, indexEntry(current.record, current.id))
               return 0
             }
             yield* remove(h, "purge")
@@ -195,12 +204,28 @@ export const make = (
       if (match === null) return Effect.void
       const h = match[1]!
       return Effect.map(read(h, "connect"), (r) => {
-        if (r._tag === "Found") reindex(h, { expiresAt: r.record.expiresAt, userId: r.record.userId })
-        else if (r._tag === "Corrupt") reindex(h, { expiresAt: 0, userId: undefined })
+        if (r._tag === "Found") reindex(h, indexEntry(r.record, r.id))
+        else if (r._tag === "Corrupt") reindex(h, { id: undefined, createdAt: 0, expiresAt: 0, userId: undefined })
       })
     }, { concurrency: 16, discard: true })
 
     yield* schedulePurge(purge, options.purgeInterval)
+
+    // from the index, which mirrors the directory (single process): no file is read
+    const list: Listing = {
+      entries: Stream.suspend(() => {
+        const rows: Array<SessionSummary> = []
+        for (const entry of index.values()) if (entry.id !== undefined) rows.push(summary(entry.id, entry))
+        return Stream.fromIterable(rows)
+      }),
+      count: Effect.sync(() => index.size),
+      clear: Effect.suspend(() =>
+        Effect.forEach(Array.from(index.keys()), (h) => locked(h)(remove(h, "clear")), {
+          concurrency: 8,
+          discard: true
+        })
+      )
+    }
 
     return {
       name: STORE,
@@ -211,7 +236,8 @@ export const make = (
         return locked(h)(remove(h, "delete"))
       },
       deleteByUser,
-      purge
+      purge,
+      list
     } satisfies SessionStoreService
   })
 
@@ -219,10 +245,10 @@ export const make = (
 export const layerStore = (
   options: FileSystemStoreOptions
 ): Layer.Layer<SessionStore, SessionStoreError, FileSystem.FileSystem | Path.Path> =>
-  Layer.scoped(SessionStore, make(options))
+  Layer.scoped(sessionStoreTag, make(options))
 
 /** @internal */
 export const layerStoreConfig = (
   options: Config.Config.Wrap<FileSystemStoreOptions>
 ): Layer.Layer<SessionStore, SessionStoreError | ConfigError.ConfigError, FileSystem.FileSystem | Path.Path> =>
-  Layer.scoped(SessionStore, Effect.flatMap(Config.unwrap(options), make))
+  Layer.scoped(sessionStoreTag, Effect.flatMap(Config.unwrap(options), make))
