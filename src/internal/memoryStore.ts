@@ -332,7 +332,9 @@ export function makeMemory(): Effect.Effect<MemoryStore, never, Scope.Scope>
 export function makeMemory(
   options: MemoryStoreOptions | undefined
 ): Effect.Effect<MemoryStore, SessionOptionError, Scope.Scope>
-export function makeMemory(options: MemoryStoreOptions = {}): Effect.Effect<MemoryStore, SessionOptionError, Scope.Scope> {
+export function makeMemory(
+  options: MemoryStoreOptions = {}
+): Effect.Effect<MemoryStore, SessionOptionError, Scope.Scope> {
   return Either.match(resolveOptions(options), {
     onLeft: (invalid) => Effect.fail(new SessionOptionError(invalid)),
     onRight: make

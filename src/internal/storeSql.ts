@@ -1,4 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -6,12 +7,14 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { SessionConflict, SessionStoreError } from "../SessionError.js"
-import type { SessionRecord, SessionStoreService } from "../SessionStore.js"
-import { SessionStore } from "../SessionStore.js"
+import type { Listing, SessionRecord, SessionStore, SessionStoreService } from "../SessionStore.js"
 import type { SqlStoreOptions } from "../SessionStore/Sql.js"
 import { decodeRecord, encodeRecord } from "./record.js"
 import { defaultTimeout, retainMillis, schedulePurge, storeError } from "./storeCommon.js"
+import { summary } from "./storeList.js"
+import { sessionStoreTag } from "./storeTag.js"
 import { withTimeout } from "./storeTimeout.js"
 
 const STORE = "sql"
@@ -130,19 +133,72 @@ export const make = (
             Effect.map((rows) => rows.length),
             Effect.mapError(storeError(STORE, "deleteByUser"))
           ),
-        purge
+        purge,
+        list: makeListing(sql, table)
       } satisfies SessionStoreService,
       options?.timeout ?? defaultTimeout
     )
   })
 
+// ---------------------------------------------------------------------------------------------
+// the listing (SessionStoreService.list): standard SQL, the same on every dialect
+// ---------------------------------------------------------------------------------------------
+
+const LIST_PAGE = 500
+
+interface ListRow {
+  readonly id: string
+  readonly created_at: number | string | bigint
+  readonly expires_at: number | string | bigint
+  readonly user_id: string | null
+}
+
+/**
+ * Lists the table a page at a time, in id order (keyset pagination: each page starts after the last
+ * id of the previous one, so that a large table is never read at once nor scanned from the start).
+ * Counts with `COUNT(*)`; clears with one `DELETE`. BIGINT columns may come back as strings
+ * (PostgreSQL): they are read with `Number` (epoch milliseconds are safe integers).
+ */
+const makeListing = (sql: SqlClient.SqlClient, table: string): Listing => {
+  const t = sql(table)
+  const page = (after: Option.Option<string>) =>
+    Effect.mapError(
+      Option.match(after, {
+        onNone: () => sql<ListRow>`SELECT id, created_at, expires_at, user_id FROM ${t} ORDER BY id LIMIT ${LIST_PAGE}`,
+        onSome: (id) =>
+          sql<ListRow>`SELECT id, created_at, expires_at, user_id FROM ${t} WHERE id > ${id}
+            ORDER BY id LIMIT ${LIST_PAGE}`
+      }),
+      storeError(STORE, "list")
+    )
+  return {
+    entries: Stream.paginateChunkEffect(Option.none<string>(), (after) =>
+      Effect.map(page(after), (rows) =>
+        [
+          Chunk.unsafeFromArray(rows.map((row) =>
+            summary(row.id, {
+              createdAt: Number(row.created_at),
+              expiresAt: Number(row.expires_at),
+              userId: row.user_id ?? undefined
+            })
+          )),
+          rows.length < LIST_PAGE ? Option.none() : Option.some(Option.some(rows[rows.length - 1]!.id))
+        ] as const)),
+    count: sql<{ readonly n: number | string | bigint }>`SELECT COUNT(*) AS n FROM ${t}`.pipe(
+      Effect.map((rows) => Number(rows[0]?.n ?? 0)),
+      Effect.mapError(storeError(STORE, "count"))
+    ),
+    clear: Effect.mapError(Effect.asVoid(sql`DELETE FROM ${t}`), storeError(STORE, "clear"))
+  }
+}
+
 /** @internal */
 export const layerStore = (
   options?: SqlStoreOptions
-): Layer.Layer<SessionStore, SessionStoreError, SqlClient.SqlClient> => Layer.scoped(SessionStore, make(options))
+): Layer.Layer<SessionStore, SessionStoreError, SqlClient.SqlClient> => Layer.scoped(sessionStoreTag, make(options))
 
 /** @internal */
 export const layerStoreConfig = (
   options: Config.Config.Wrap<SqlStoreOptions>
 ): Layer.Layer<SessionStore, SessionStoreError | ConfigError.ConfigError, SqlClient.SqlClient> =>
-  Layer.scoped(SessionStore, Effect.flatMap(Config.unwrap(options), make))
+  Layer.scoped(sessionStoreTag, Effect.flatMap(Config.unwrap(options), make))
