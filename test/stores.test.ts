@@ -9,6 +9,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
 import {
   Cause,
+  Chunk,
   Clock,
   Config,
   ConfigProvider,
@@ -17,10 +18,12 @@ import {
   Either,
   Exit,
   FastCheck as fc,
+  Fiber,
   Layer,
   Option,
   Redacted,
   Schema,
+  Stream,
   TestClock
 } from "effect"
 import { Session, SessionStore } from "effect-session"
@@ -56,6 +59,78 @@ import { redisServer } from "./utils/servers.js"
 // ---------------------------------------------------------------------------------------------
 
 for (const { layer, name, options } of testStores) conformance(name, layer, options)
+
+// ---------------------------------------------------------------------------------------------
+// the listing capability beyond the contract: large stores, wrappers, stores without it
+// ---------------------------------------------------------------------------------------------
+
+describe("listing", () => {
+  const bare: SessionStore.SessionStoreService = {
+    name: "bare",
+    load: () => Effect.succeed(Option.none()),
+    save: () => Effect.void,
+    delete: () => Effect.void,
+    deleteByUser: () => Effect.succeed(0),
+    purge: Effect.succeed(0)
+  }
+
+  it.effect("a store that does not declare it is refused with a SessionStoreError (operation list)", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(SessionStore.list(bare))
+      expect(error).toBeInstanceOf(SessionStoreError)
+      expect(error.operation).toBe("list")
+      expect(error.store).toBe("bare")
+      expect(error.message).toContain("listing")
+      // a wrapper keeps what the store has: nothing here
+      expect((yield* Effect.flip(SessionStore.list(SessionStore.withTimeout(bare, "1 second")))).operation).toBe("list")
+    }))
+
+  it.effect("withTimeout bounds each listing call", () =>
+    Effect.gen(function*() {
+      const hanging = SessionStore.withTimeout({
+        ...bare,
+        list: { entries: Stream.never, count: Effect.never, clear: Effect.never }
+      }, "1 second")
+      const listing = yield* SessionStore.list(hanging)
+      for (
+        const [operation, call] of [
+          ["count", listing.count],
+          ["clear", listing.clear],
+          ["list", Stream.runDrain(listing.entries)]
+        ] as const
+      ) {
+        const fiber = yield* Effect.fork(Effect.flip(call))
+        yield* TestClock.adjust("2 seconds")
+        const error = yield* Fiber.join(fiber)
+        expect(error).toBeInstanceOf(SessionStoreError)
+        if (error instanceof SessionStoreError) expect(error.operation).toBe(operation)
+      }
+    }))
+
+  const paged = testStores.filter(({ name }) => name !== "file")
+  for (const { layer, name } of paged) {
+    it.effect(`${name}: a store larger than a page is listed whole, each session once`, () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore.SessionStore
+        const listing = yield* SessionStore.list(store)
+        const now = yield* Clock.currentTimeMillis
+        const ids = Array.from({ length: 1_234 }, (_, i) => `page-${i}-${random()}`)
+        yield* Effect.forEach(
+          ids,
+          (id) => store.save(id, { data: { id }, version: 1, createdAt: now, expiresAt: now + 60_000 }, 0),
+          { concurrency: 16, discard: true }
+        )
+        expect(yield* listing.count).toBe(ids.length)
+        const listed = Chunk.toReadonlyArray(yield* Stream.runCollect(listing.entries)).map((row) =>
+          Redacted.value(row.id)
+        )
+        expect(listed).toHaveLength(ids.length)
+        expect(new Set(listed)).toEqual(new Set(ids))
+        yield* listing.clear
+        expect(yield* listing.count).toBe(0)
+      }).pipe(Effect.provide(layer)), 60_000)
+  }
+})
 
 // ---------------------------------------------------------------------------------------------
 // the stored record format (every store but memory keeps records as this text)
@@ -161,6 +236,34 @@ describe("file system store", () => {
         yield* TestClock.adjust("2 hours")
         // "c" expired long ago, the corrupt file is taken as expired
         expect(yield* store.purge).toBe(2)
+        expect(yield* listDir(directory)).toEqual([])
+      }))
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
+
+  it.effect("each file holds its id, so a restarted store lists its sessions; a file without one is counted", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* fs.makeTempDirectoryScoped({ prefix: "effect-session-test-" })
+      const open = FileStore.make({ directory, ...noPurge })
+      yield* Effect.scoped(Effect.gen(function*() {
+        const store = yield* open
+        yield* store.save("a/../b", yield* now0({ n: "a" }, 1, { userId: "alice" }), 0)
+        yield* store.save("c", yield* now0({ n: "c" }, 1), 0)
+      }))
+      // a file as the store wrote it before files held their id
+      const old = yield* now0({ n: "old" }, 1)
+      yield* fs.writeFileString(`${directory}/${FileStore.fileName("old")}`, SessionStore.encodeRecord(old))
+      yield* Effect.scoped(Effect.gen(function*() {
+        const store = yield* open
+        const listing = yield* SessionStore.list(store)
+        expect(yield* listing.count).toBe(3)
+        const rows = Chunk.toReadonlyArray(yield* Stream.runCollect(listing.entries))
+        expect(rows.map((row) => Redacted.value(row.id)).sort()).toEqual(["a/../b", "c"])
+        expect(rows.find((row) => Redacted.value(row.id) === "a/../b")?.userId).toBe("alice")
+        // the old file is listed once saved again
+        yield* store.save("old", { ...old, version: 2 }, 1)
+        expect(Chunk.size(yield* Stream.runCollect(listing.entries))).toBe(3)
+        yield* listing.clear
         expect(yield* listDir(directory)).toEqual([])
       }))
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
