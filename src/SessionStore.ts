@@ -158,35 +158,13 @@ export interface SessionStoreService {
  *
  * @example
  * ```ts
- * import { Effect, Option } from "effect"
- * import { SessionError, SessionStore } from "effect-session"
+ * import { Effect } from "effect"
+ * import { SessionStore } from "effect-session"
  *
- * // a Map store that completes at once, and says so
- * const makeMapStore = (): SessionStore.SessionStoreService => {
- *   const records = new Map<string, SessionStore.SessionRecord>()
- *   const loadNow = (id: string) => Option.fromNullable(records.get(id))
- *   const saveNow = (id: string, record: SessionStore.SessionRecord, expectedVersion: number) => {
- *     if ((records.get(id)?.version ?? 0) !== expectedVersion) {
- *       return new SessionError.SessionConflict({ store: "map", expectedVersion })
- *     }
- *     records.set(id, record)
- *     return undefined
- *   }
- *   const load = (id: string) => Effect.sync(() => loadNow(id))
- *   const save = (id: string, record: SessionStore.SessionRecord, expectedVersion: number) =>
- *     Effect.suspend(() => {
- *       const conflict = saveNow(id, record, expectedVersion)
- *       return conflict === undefined ? Effect.void : Effect.fail(conflict)
- *     })
- *   return {
- *     name: "map",
- *     load,
- *     save,
- *     delete: (id) => Effect.sync(() => void records.delete(id)),
- *     deleteByUser: () => Effect.succeed(0),
- *     purge: Effect.succeed(0),
- *     sync: { load: loadNow, save: (id, record, expectedVersion) => saveNow(id, record, expectedVersion), effects: { load, save } }
- *   }
+ * // a counting wrapper: it replaces load, so it leaves sync out (the manager then calls its effects)
+ * const counted = (store: SessionStore.SessionStoreService, count: () => void): SessionStore.SessionStoreService => {
+ *   const { sync: _sync, ...effects } = store
+ *   return { ...effects, load: (id) => Effect.zipRight(Effect.sync(count), store.load(id)) }
  * }
  * ```
  *
@@ -351,7 +329,8 @@ export interface SessionStore {
 export interface MemoryStoreOptions {
   /**
    * The most sessions held at once. When a save would go over, the least recently used sessions are
-   * evicted (a load or a save is a use). Default: 100 000.
+   * evicted (a load or a save is a use; a session already used within the last (size / 8)
+   * loads and saves, which is far from eviction, is not moved again). Default: 100 000.
    */
   readonly maxEntries?: number | undefined
   /**
@@ -574,6 +553,9 @@ export type RecordMigration = (stored: { readonly [key: string]: unknown }) => S
  * default (their `timeout` option); use it for a store of your own. The duration is measured on the
  * fiber's `Clock` (`TestClock` in tests); a call that times out is interrupted without waiting for
  * it, and each call runs interruptibly, even inside a commit.
+ *
+ * The wrapper keeps the store's `list` (each call bounded the same way) and drops its `sync`: the
+ * synchronous operations cannot be bounded, so the manager goes through the bounded effects.
  *
  * @example
  * ```ts

@@ -15,6 +15,9 @@
  *   use the SQL or Redis store for several instances.
  * - Expired records are kept for `retainExpired` (so that a returning client can be told what
  *   expired), then removed by a purge that runs on a schedule in the layer's scope.
+ * - Listing (`SessionStore.list`): from the index in memory, no file read. Each file holds its
+ *   session's id (inside the JSON, never in its name); a file written before 0.2 has none and is
+ *   listed after its next save.
  *
  * @since 0.1.0
  */

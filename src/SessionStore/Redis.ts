@@ -24,6 +24,9 @@
  *   (`enableOfflineQueue: false`, `maxRetriesPerRequest: 1`) instead of queueing them, and reconnect
  *   by themselves; they are closed (`QUIT`) with the layer's scope. A `client` given by the app is
  *   used as it is and never closed.
+ * - Listing (`SessionStore.list`): `SCAN MATCH <prefix>s:*` on the server, or on every master of a
+ *   cluster, then one `HGET` per session; `clear` deletes the sessions and users' indexes of the
+ *   prefix, key by key. A walk over the server's whole keyspace: for admin screens, not requests.
  *
  * @since 0.1.0
  */

@@ -24,6 +24,8 @@
  * - Purge is one `DELETE ... WHERE expires_at <= ?`, run on a schedule in the layer's scope (every
  *   instance may run it: it is idempotent). Time is always the app's `Clock`, passed as a
  *   parameter, never the database's `now()`.
+ * - Listing (`SessionStore.list`): pages of 500 rows in id order (`WHERE id > ? ORDER BY id LIMIT
+ *   500`), `COUNT(*)`, and `DELETE FROM` the table for `clear`.
  *
  * ## Joining the app's transaction
  *

@@ -204,11 +204,15 @@ const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope>
       } catch {
         return Option.none()
       }
-      // a use: to the end of its shard's order
-      entry.used = uses++
-      map.delete(id)
-      map.set(id, entry)
-      if (heads[shard] === entry) heads[shard] = undefined
+      // a use: to the end of its shard's order, unless it was used within the last eighth of the
+      // store's size in loads and saves (it is among the most recent eighth then, far from eviction
+      // by count or by bytes), so that a hot session is read without touching its map
+      if (uses - entry.used > size >> 3) {
+        entry.used = uses++
+        map.delete(id)
+        map.set(id, entry)
+        if (heads[shard] === entry) heads[shard] = undefined
+      }
       return Option.some({
         data,
         version: entry.version,
