@@ -5,6 +5,7 @@
  */
 import { NodeContext } from "@effect/platform-node"
 import * as FileSystem from "@effect/platform/FileSystem"
+import { SqliteClient } from "@effect/sql-sqlite-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
 import {
@@ -12,6 +13,7 @@ import {
   Chunk,
   Clock,
   Config,
+  ConfigError,
   ConfigProvider,
   Duration,
   Effect,
@@ -27,7 +29,7 @@ import {
   TestClock
 } from "effect"
 import { Session, SessionStore } from "effect-session"
-import { SessionStoreError } from "effect-session/SessionError"
+import { type SessionOptionError, SessionStoreError } from "effect-session/SessionError"
 import * as CookieStore from "effect-session/SessionStore/Cookie"
 import * as FileStore from "effect-session/SessionStore/FileSystem"
 import * as RedisStore from "effect-session/SessionStore/Redis"
@@ -54,11 +56,73 @@ import {
 } from "./storeLayers.js"
 import { redisServer } from "./utils/servers.js"
 
+/** The failure of `effect`, which must be a `SessionStoreError` (not an invalid option). */
+const storeFailure = <A, R>(effect: Effect.Effect<A, SessionStoreError | SessionOptionError, R>) =>
+  Effect.flatMap(
+    Effect.flip(effect),
+    (error) =>
+      error instanceof SessionStoreError
+        ? Effect.succeed(error)
+        : Effect.dieMessage(`expected a SessionStoreError, got ${error._tag}`)
+  )
+
 // ---------------------------------------------------------------------------------------------
 // the conformance suite, once per store
 // ---------------------------------------------------------------------------------------------
 
 for (const { layer, name, options } of testStores) conformance(name, layer, options)
+
+// ---------------------------------------------------------------------------------------------
+// invalid options: a SessionOptionError naming the option, or a ConfigError from Config
+// ---------------------------------------------------------------------------------------------
+
+describe("invalid store options", () => {
+  const optionError = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.map(Effect.flip(Effect.scoped(effect)), (error) => [error._tag, "option" in error ? error.option : ""])
+
+  it.effect("file, SQL and Redis stores fail with SessionOptionError, before any connection", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* fs.makeTempDirectoryScoped({ prefix: "effect-session-test-" })
+      expect(yield* optionError(FileStore.make({ directory, retainExpired: Duration.infinity }))).toEqual([
+        "SessionOptionError",
+        "retainExpired"
+      ])
+      // was a RangeError defect
+      expect(yield* optionError(FileStore.make({ directory, purgeInterval: "0 millis" }))).toEqual([
+        "SessionOptionError",
+        "purgeInterval"
+      ])
+      const sqlite = Effect.provide(SqliteClient.layer({ filename: ":memory:" }))
+      expect(yield* optionError(SqlStore.make({ timeout: "0 millis" })).pipe(sqlite)).toEqual([
+        "SessionOptionError",
+        "timeout"
+      ])
+      expect(yield* optionError(SqlStore.make({ purgeInterval: "soon" as Duration.DurationInput })).pipe(sqlite))
+        .toEqual(["SessionOptionError", "purgeInterval"])
+      // an unreachable address: the option is refused before the client is made
+      expect(yield* optionError(RedisStore.make({ url: "redis://127.0.0.1:1", timeout: Duration.infinity }))).toEqual([
+        "SessionOptionError",
+        "timeout"
+      ])
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
+
+  it.effect("from Config, an invalid value is a ConfigError at the option's name", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* fs.makeTempDirectoryScoped({ prefix: "effect-session-test-" })
+      const layer = FileStore.layerStoreConfig({
+        directory: Config.succeed(directory),
+        purgeInterval: Config.duration("SESSION_PURGE")
+      }).pipe(Layer.provide(NodeContext.layer))
+      const error = yield* Effect.flip(Layer.build(layer)).pipe(
+        Effect.scoped,
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["SESSION_PURGE", "0 millis"]])))
+      )
+      expect(ConfigError.isConfigError(error)).toBe(true)
+      expect(String(error)).toContain("purgeInterval")
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
+})
 
 // ---------------------------------------------------------------------------------------------
 // the listing capability beyond the contract: large stores, wrappers, stores without it
@@ -304,7 +368,7 @@ describe("file system store", () => {
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const file = yield* fs.makeTempFileScoped()
-      const error = yield* Effect.flip(Effect.scoped(FileStore.make({ directory: `${file}/sessions` })))
+      const error = yield* storeFailure(Effect.scoped(FileStore.make({ directory: `${file}/sessions` })))
       expect(error).toBeInstanceOf(SessionStoreError)
       expect(error.operation).toBe("connect")
       expect(error.message).toBe("Session store \"file\" failed on connect")
@@ -359,7 +423,7 @@ for (const [name, client] of sqlClients) {
     it.effect("an invalid table name is a SessionStoreError", () =>
       Effect.gen(function*() {
         for (const table of ["x; DROP TABLE y", "a.b", "", "1abc", "a".repeat(49)]) {
-          const error = yield* Effect.flip(Effect.scoped(SqlStore.make({ table })))
+          const error = yield* storeFailure(Effect.scoped(SqlStore.make({ table })))
           expect(error.operation).toBe("connect")
         }
         expect(() => SqlStore.schema("bad name")).toThrow(RangeError)
@@ -504,7 +568,7 @@ describe("redis store", () => {
   ) {
     it.effect(`a ${name} that cannot be reached fails the layer with SessionStoreError`, () =>
       Effect.gen(function*() {
-        const error = yield* Effect.flip(Effect.scoped(RedisStore.make(connection)))
+        const error = yield* storeFailure(Effect.scoped(RedisStore.make(connection)))
         expect(error).toBeInstanceOf(SessionStoreError)
         expect(error.operation).toBe("connect")
         expect(error.message).toBe("Session store \"redis\" failed on connect")
@@ -609,9 +673,9 @@ describe("redis store", () => {
 
   it.effect("exactly one of url, nodes and client", () =>
     Effect.gen(function*() {
-      const none = yield* Effect.flip(Effect.scoped(RedisStore.make({})))
+      const none = yield* storeFailure(Effect.scoped(RedisStore.make({})))
       expect(none.operation).toBe("connect")
-      const both = yield* Effect.flip(Effect.scoped(RedisStore.make({ url: REDIS_URL, nodes: REDIS_CLUSTER_NODES })))
+      const both = yield* storeFailure(Effect.scoped(RedisStore.make({ url: REDIS_URL, nodes: REDIS_CLUSTER_NODES })))
       expect(both.operation).toBe("connect")
     }))
 })

@@ -30,7 +30,7 @@ import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as internal from "../internal/storeFileSystem.js"
-import type { SessionStoreError } from "../SessionError.js"
+import type { SessionOptionError, SessionStoreError } from "../SessionError.js"
 import type { SessionStore, SessionStoreService } from "../SessionStore.js"
 
 /**
@@ -76,7 +76,8 @@ export interface FileSystemStoreOptions {
 /**
  * Makes a file system store in the current scope: creates the directory, removes temp files a
  * crash left behind, indexes the existing sessions, and forks the purge fiber, which stops with the
- * scope. Fails with `SessionStoreError` (operation `connect`) when the directory cannot be used.
+ * scope. Fails with `SessionStoreError` (operation `connect`) when the directory cannot be used,
+ * and with `SessionOptionError` on an invalid option (`retainExpired`, `purgeInterval`).
  *
  * @example
  * ```ts
@@ -97,8 +98,11 @@ export interface FileSystemStoreOptions {
  */
 export const make: (
   options: FileSystemStoreOptions
-) => Effect.Effect<SessionStoreService, SessionStoreError, FileSystem.FileSystem | Path.Path | Scope.Scope> =
-  internal.make
+) => Effect.Effect<
+  SessionStoreService,
+  SessionStoreError | SessionOptionError,
+  FileSystem.FileSystem | Path.Path | Scope.Scope
+> = internal.make
 
 /**
  * The file system store as a layer.
@@ -119,7 +123,8 @@ export const make: (
  */
 export const layerStore: (
   options: FileSystemStoreOptions
-) => Layer.Layer<SessionStore, SessionStoreError, FileSystem.FileSystem | Path.Path> = internal.layerStore
+) => Layer.Layer<SessionStore, SessionStoreError | SessionOptionError, FileSystem.FileSystem | Path.Path> =
+  internal.layerStore
 
 /**
  * The file system store as a layer, its options read from `Config`.

@@ -39,7 +39,7 @@ import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from "ioredis"
 import * as internal from "../internal/storeRedis.js"
-import type { SessionStoreError } from "../SessionError.js"
+import type { SessionOptionError, SessionStoreError } from "../SessionError.js"
 import type { SessionStore, SessionStoreService } from "../SessionStore.js"
 
 /**
@@ -123,7 +123,8 @@ export interface RedisStoreConfig {
 /**
  * Makes a Redis store in the current scope. With `url` or `nodes` it makes the client, connects it
  * (failing with `SessionStoreError`, operation `connect`, when that fails) and closes it with the
- * scope; with `client` it uses the app's client.
+ * scope; with `client` it uses the app's client. An invalid `retainExpired` or `timeout` fails with
+ * `SessionOptionError`.
  *
  * @example
  * ```ts
@@ -145,7 +146,7 @@ export interface RedisStoreConfig {
  */
 export const make: (
   options: RedisStoreOptions
-) => Effect.Effect<SessionStoreService, SessionStoreError, Scope.Scope> = internal.make
+) => Effect.Effect<SessionStoreService, SessionStoreError | SessionOptionError, Scope.Scope> = internal.make
 
 /**
  * The Redis store as a layer.
@@ -162,8 +163,9 @@ export const make: (
  * @since 0.1.0
  * @category layers
  */
-export const layerStore: (options: RedisStoreOptions) => Layer.Layer<SessionStore, SessionStoreError> =
-  internal.layerStore
+export const layerStore: (
+  options: RedisStoreOptions
+) => Layer.Layer<SessionStore, SessionStoreError | SessionOptionError> = internal.layerStore
 
 /**
  * The Redis store as a layer, its options read from `Config`.

@@ -61,7 +61,7 @@ import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as internal from "../internal/storeSql.js"
-import type { SessionStoreError } from "../SessionError.js"
+import type { SessionOptionError, SessionStoreError } from "../SessionError.js"
 import type { SessionStore, SessionStoreService } from "../SessionStore.js"
 
 /**
@@ -116,7 +116,8 @@ export interface SqlStoreOptions {
  * Makes a SQL store in the current scope on the `SqlClient` in context: checks the dialect
  * (SQLite or PostgreSQL), runs the migration unless `migrate: false`, and forks the purge fiber.
  * Fails with `SessionStoreError` (operation `connect`) on an invalid table name, an unsupported
- * dialect, or a failed migration.
+ * dialect, or a failed migration, and with `SessionOptionError` on an invalid `retainExpired`,
+ * `timeout` or `purgeInterval`.
  *
  * @example
  * ```ts
@@ -137,7 +138,8 @@ export interface SqlStoreOptions {
  */
 export const make: (
   options?: SqlStoreOptions
-) => Effect.Effect<SessionStoreService, SessionStoreError, SqlClient.SqlClient | Scope.Scope> = internal.make
+) => Effect.Effect<SessionStoreService, SessionStoreError | SessionOptionError, SqlClient.SqlClient | Scope.Scope> =
+  internal.make
 
 /**
  * The SQL store as a layer, on the `SqlClient` the app provides.
@@ -156,7 +158,7 @@ export const make: (
  */
 export const layerStore: (
   options?: SqlStoreOptions
-) => Layer.Layer<SessionStore, SessionStoreError, SqlClient.SqlClient> = internal.layerStore
+) => Layer.Layer<SessionStore, SessionStoreError | SessionOptionError, SqlClient.SqlClient> = internal.layerStore
 
 /**
  * The SQL store as a layer, its options read from `Config`.

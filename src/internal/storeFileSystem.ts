@@ -9,11 +9,16 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createHash, randomBytes } from "node:crypto"
-import { SessionConflict, SessionStoreError, type SessionStoreOperation } from "../SessionError.js"
+import {
+  SessionConflict,
+  type SessionOptionError,
+  SessionStoreError,
+  type SessionStoreOperation
+} from "../SessionError.js"
 import type { Listing, SessionRecord, SessionStore, SessionStoreService, SessionSummary } from "../SessionStore.js"
 import type { FileSystemStoreOptions } from "../SessionStore/FileSystem.js"
 import { decodeRecordWithId, encodeRecordWithId } from "./record.js"
-import { retainMillis, schedulePurge } from "./storeCommon.js"
+import { optionsFromConfig, retainOption, schedulePurge } from "./storeCommon.js"
 import { summary } from "./storeList.js"
 import { sessionStoreTag } from "./storeTag.js"
 import { UserIndex } from "./userIndex.js"
@@ -65,11 +70,15 @@ const encoder = new TextEncoder()
 /** @internal */
 export const make = (
   options: FileSystemStoreOptions
-): Effect.Effect<SessionStoreService, SessionStoreError, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
+): Effect.Effect<
+  SessionStoreService,
+  SessionStoreError | SessionOptionError,
+  FileSystem.FileSystem | Path.Path | Scope.Scope
+> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const retain = retainMillis(options.retainExpired)
+    const retain = yield* retainOption(options.retainExpired)
     const fsync = options.fsync ?? true
     const directory = path.resolve(options.directory)
     const fail = (operation: SessionStoreOperation) => (cause: unknown) =>
@@ -244,11 +253,11 @@ export const make = (
 /** @internal */
 export const layerStore = (
   options: FileSystemStoreOptions
-): Layer.Layer<SessionStore, SessionStoreError, FileSystem.FileSystem | Path.Path> =>
+): Layer.Layer<SessionStore, SessionStoreError | SessionOptionError, FileSystem.FileSystem | Path.Path> =>
   Layer.scoped(sessionStoreTag, make(options))
 
 /** @internal */
 export const layerStoreConfig = (
   options: Config.Config.Wrap<FileSystemStoreOptions>
 ): Layer.Layer<SessionStore, SessionStoreError | ConfigError.ConfigError, FileSystem.FileSystem | Path.Path> =>
-  Layer.scoped(sessionStoreTag, Effect.flatMap(Config.unwrap(options), make))
+  Layer.scoped(sessionStoreTag, optionsFromConfig(Effect.flatMap(Config.unwrap(options), make)))

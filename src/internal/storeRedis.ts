@@ -11,11 +11,11 @@ import * as Stream from "effect/Stream"
 import type { ClusterNode, ClusterOptions, RedisOptions } from "ioredis"
 import { Cluster, Redis } from "ioredis"
 import { createHash } from "node:crypto"
-import { SessionConflict, SessionStoreError } from "../SessionError.js"
+import { SessionConflict, type SessionOptionError, SessionStoreError } from "../SessionError.js"
 import type { Listing, SessionRecord, SessionStore, SessionStoreService } from "../SessionStore.js"
 import type { RedisStoreConfig, RedisStoreOptions } from "../SessionStore/Redis.js"
 import { decodeRecord, encodeRecord } from "./record.js"
-import { defaultTimeout, retainMillis, storeError } from "./storeCommon.js"
+import { defaultTimeout, optionsFromConfig, retainOption, storeError, timeoutOption } from "./storeCommon.js"
 import { summary } from "./storeList.js"
 import { sessionStoreTag } from "./storeTag.js"
 import { withTimeout } from "./storeTimeout.js"
@@ -201,11 +201,12 @@ export const makeClient = (
 /** @internal */
 export const make = (
   options: RedisStoreOptions
-): Effect.Effect<SessionStoreService, SessionStoreError, Scope.Scope> =>
+): Effect.Effect<SessionStoreService, SessionStoreError | SessionOptionError, Scope.Scope> =>
   Effect.gen(function*() {
     const prefix = options.prefix ?? defaultPrefix
-    const retain = retainMillis(options.retainExpired)
-    const client = yield* makeClient(options)
+    const retain = yield* retainOption(options.retainExpired)
+    const timeout = yield* timeoutOption(options.timeout)
+    const client = yield* makeClient({ ...options, timeout })
     // a client of the app's is used as it is; the store's own clients get their writes coalesced
     const cork = options.client === undefined ? makeCork(client) : undefined
     // commands sent and not answered yet
@@ -338,7 +339,7 @@ export const make = (
       list: makeListing(client, prefix, command)
     } satisfies SessionStoreService
     // a client the store made has the timeout as its command timeout; an app's client gets a timer
-    return options.client === undefined ? store : withTimeout(store, options.timeout ?? defaultTimeout)
+    return options.client === undefined ? store : withTimeout(store, timeout)
   })
 
 type Command = <A, B, E = never>(
@@ -397,8 +398,9 @@ const makeListing = (client: Redis | Cluster, prefix: string, command: Command):
 }
 
 /** @internal */
-export const layerStore = (options: RedisStoreOptions): Layer.Layer<SessionStore, SessionStoreError> =>
-  Layer.scoped(sessionStoreTag, make(options))
+export const layerStore = (
+  options: RedisStoreOptions
+): Layer.Layer<SessionStore, SessionStoreError | SessionOptionError> => Layer.scoped(sessionStoreTag, make(options))
 
 /** @internal */
 export const layerStoreConfig = (
@@ -406,11 +408,11 @@ export const layerStoreConfig = (
 ): Layer.Layer<SessionStore, SessionStoreError | ConfigError.ConfigError> =>
   Layer.scoped(
     sessionStoreTag,
-    Effect.flatMap(Config.unwrap(options), (config) =>
+    optionsFromConfig(Effect.flatMap(Config.unwrap(options), (config) =>
       make({
         ...config,
         ...(config.nodes === undefined ? {} : { nodes: config.nodes.map(parseNode) })
-      }))
+      })))
   )
 
 const parseNode = (node: string): ClusterNode => {

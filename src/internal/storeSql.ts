@@ -8,11 +8,11 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { SessionConflict, SessionStoreError } from "../SessionError.js"
+import { SessionConflict, type SessionOptionError, SessionStoreError } from "../SessionError.js"
 import type { Listing, SessionRecord, SessionStore, SessionStoreService } from "../SessionStore.js"
 import type { SqlStoreOptions } from "../SessionStore/Sql.js"
 import { decodeRecord, encodeRecord } from "./record.js"
-import { defaultTimeout, retainMillis, schedulePurge, storeError } from "./storeCommon.js"
+import { optionsFromConfig, retainOption, schedulePurge, storeError, timeoutOption } from "./storeCommon.js"
 import { summary } from "./storeList.js"
 import { sessionStoreTag } from "./storeTag.js"
 import { withTimeout } from "./storeTimeout.js"
@@ -53,7 +53,7 @@ export const schema = (table: string = defaultTable): ReadonlyArray<string> => {
 /** @internal */
 export const make = (
   options: SqlStoreOptions = {}
-): Effect.Effect<SessionStoreService, SessionStoreError, SqlClient.SqlClient | Scope.Scope> =>
+): Effect.Effect<SessionStoreService, SessionStoreError | SessionOptionError, SqlClient.SqlClient | Scope.Scope> =>
   Effect.gen(function*() {
     const table = options.table ?? defaultTable
     if (!isValidTableName(table)) {
@@ -63,7 +63,8 @@ export const make = (
         detail: "the table name must be a plain SQL identifier (letters, digits, _; at most 48 characters)"
       })
     }
-    const retain = retainMillis(options.retainExpired)
+    const retain = yield* retainOption(options.retainExpired)
+    const timeout = yield* timeoutOption(options.timeout)
     // the app's name transforms (camelCase <-> snake_case) must not touch the store's own columns
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
     const supported = sql.onDialectOrElse({ sqlite: () => true, pg: () => true, orElse: () => false })
@@ -111,13 +112,14 @@ export const make = (
         if (rows.length !== 1) return yield* new SessionConflict({ store: STORE, expectedVersion })
       })
 
-    const purge: Effect.Effect<number, SessionStoreError> = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      sql`DELETE FROM ${t} WHERE expires_at <= ${now - retain} RETURNING id`.pipe(
-        Effect.map((rows) =>
-          rows.length
-        ),
-        Effect.mapError(storeError(STORE, "purge"))
-      ))
+    const purge: Effect.Effect<number, SessionStoreError> = Effect.flatMap(
+      Clock.currentTimeMillis,
+      (now) =>
+        sql`DELETE FROM ${t} WHERE expires_at <= ${now - retain} RETURNING id`.pipe(
+          Effect.map((rows) => rows.length),
+          Effect.mapError(storeError(STORE, "purge"))
+        )
+    )
 
     yield* schedulePurge(purge, options.purgeInterval)
 
@@ -136,7 +138,7 @@ export const make = (
         purge,
         list: makeListing(sql, table)
       } satisfies SessionStoreService,
-      options?.timeout ?? defaultTimeout
+      timeout
     )
   })
 
@@ -195,10 +197,11 @@ const makeListing = (sql: SqlClient.SqlClient, table: string): Listing => {
 /** @internal */
 export const layerStore = (
   options?: SqlStoreOptions
-): Layer.Layer<SessionStore, SessionStoreError, SqlClient.SqlClient> => Layer.scoped(sessionStoreTag, make(options))
+): Layer.Layer<SessionStore, SessionStoreError | SessionOptionError, SqlClient.SqlClient> =>
+  Layer.scoped(sessionStoreTag, make(options))
 
 /** @internal */
 export const layerStoreConfig = (
   options: Config.Config.Wrap<SqlStoreOptions>
 ): Layer.Layer<SessionStore, SessionStoreError | ConfigError.ConfigError, SqlClient.SqlClient> =>
-  Layer.scoped(sessionStoreTag, Effect.flatMap(Config.unwrap(options), make))
+  Layer.scoped(sessionStoreTag, optionsFromConfig(Effect.flatMap(Config.unwrap(options), make)))
