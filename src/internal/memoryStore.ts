@@ -239,8 +239,8 @@ const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope>
       } catch (cause) {
         return new SessionStoreError({ store: STORE, operation: "save", cause })
       }
-      const size_ = bytesOf(id, data)
-      if (size_ > maxBytes) {
+      const needed = bytesOf(id, data)
+      if (needed > maxBytes) {
         return new SessionStoreError({
           store: STORE,
           operation: "save",
@@ -249,13 +249,13 @@ const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope>
       }
       if (current !== undefined) removeEntry(shard, id, current)
       trimOldest(shard, now)
-      while ((size >= maxEntries || bytes + size_ > maxBytes) && evictLeastRecentlyUsed()) {
+      while ((size >= maxEntries || bytes + needed > maxBytes) && evictLeastRecentlyUsed()) {
         // evicted the least recently used
       }
       const entry = new Entry(data, record.version, record.createdAt, record.expiresAt, record.userId, uses++)
       shards[shard]!.set(id, entry)
       size++
-      bytes += size_
+      bytes += needed
       byUser.add(entry.userId, id)
       return undefined
     }
