@@ -193,7 +193,8 @@ export class SessionTimeout extends Data.TaggedError("SessionTimeout")<{
 }
 
 /**
- * The operation of a `SessionStore` that failed (`lock`: the wait for the session's lock timed out).
+ * The operation of a `SessionStore` that failed (`lock`: the wait for the session's lock timed out;
+ * `list`, `count` and `clear`: the store's listing, see `SessionStore.list`).
  *
  * @example
  * ```ts
@@ -206,7 +207,17 @@ export class SessionTimeout extends Data.TaggedError("SessionTimeout")<{
  * @since 0.1.0
  * @category errors
  */
-export type SessionStoreOperation = "load" | "save" | "delete" | "deleteByUser" | "purge" | "connect" | "lock"
+export type SessionStoreOperation =
+  | "load"
+  | "save"
+  | "delete"
+  | "deleteByUser"
+  | "purge"
+  | "connect"
+  | "lock"
+  | "list"
+  | "count"
+  | "clear"
 
 /**
  * The session store failed: the backend is down, timed out, or answered something unusable. The

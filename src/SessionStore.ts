@@ -7,16 +7,22 @@
  *
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import type * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import * as internal from "./internal/memoryStore.js"
 import * as codec from "./internal/record.js"
+import * as listing from "./internal/storeList.js"
+import { sessionStoreTag } from "./internal/storeTag.js"
 import * as storeTimeout from "./internal/storeTimeout.js"
-import type { SessionConflict, SessionStoreError } from "./SessionError.js"
+import type { SessionConflict, SessionOptionError, SessionStoreError } from "./SessionError.js"
 
 /**
  * One stored session.
@@ -72,6 +78,21 @@ export interface SessionRecord {
  *    removes records that expired more than the store's retention ago and returns how many.
  * 7. No id and no data appear in error messages or logs.
  *
+ * ## Declared capabilities
+ *
+ * Two members are optional: a store declares what it can do, and nothing is detected any other way.
+ *
+ * - `sync` ({@link Sync}): `load` and `save` as plain functions, for a store that completes them at
+ *   once (the memory store). The manager calls them on its hot path instead of building effects.
+ * - `list` ({@link Listing}): list, count and clear the stored sessions (admin screens; express-session's
+ *   `store.all`, `length` and `clear`). Reach it through {@link list}, which fails with a typed error
+ *   for a store without it.
+ *
+ * A wrapper that replaces `load` or `save` (a timeout, a counter, a fault injector) must not pass
+ * `sync` on: {@link withTimeout} drops it, and a `sync` whose `effects` are not the store's own
+ * `load` and `save` is ignored, so a wrapper made by spreading a store (`{ ...store, load }`) goes
+ * through its own effects.
+ *
  * @example
  * ```ts
  * import { Effect, Layer, Option } from "effect"
@@ -118,7 +139,137 @@ export interface SessionStoreService {
   readonly delete: (id: string) => Effect.Effect<void, SessionStoreError>
   readonly deleteByUser: (userId: string) => Effect.Effect<number, SessionStoreError>
   readonly purge: Effect.Effect<number, SessionStoreError>
+  /** Synchronous `load` and `save`, for a store that completes them at once. See {@link Sync}. */
+  readonly sync?: Sync | undefined
+  /** Listing, counting and clearing the stored sessions. See {@link Listing} and {@link list}. */
+  readonly list?: Listing | undefined
 }
+
+/**
+ * The synchronous operations a store may declare (`SessionStoreService.sync`): its `load` and `save`
+ * as plain functions, with the same semantics as the effects (`now` is the time the effect would
+ * read from `Clock`; a failure is returned, not thrown). The session manager calls them without
+ * building an effect, on the hot path of every request; the conformance suite checks that they agree
+ * with the effects.
+ *
+ * `effects` names the `load` and `save` these functions stand for: they are used only while the
+ * store's `load` and `save` are those very functions, so that a wrapper made by spreading the store
+ * and replacing either goes through its own effects.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { SessionStore } from "effect-session"
+ *
+ * // a counting wrapper: it replaces load, so it leaves sync out (the manager then calls its effects)
+ * const counted = (store: SessionStore.SessionStoreService, count: () => void): SessionStore.SessionStoreService => {
+ *   const { sync: _sync, ...effects } = store
+ *   return { ...effects, load: (id) => Effect.zipRight(Effect.sync(count), store.load(id)) }
+ * }
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Sync {
+  readonly load: (id: string) => Option.Option<SessionRecord>
+  readonly save: (
+    id: string,
+    record: SessionRecord,
+    expectedVersion: number,
+    now: number
+  ) => SessionConflict | SessionStoreError | undefined
+  /** The store's effects that these functions stand for. */
+  readonly effects: {
+    readonly load: SessionStoreService["load"]
+    readonly save: SessionStoreService["save"]
+  }
+}
+
+/**
+ * One stored session as a listing shows it: no data (load it by id if you need it). The id is
+ * `Redacted`, since whoever holds it holds the session: it shows as `<redacted>` in logs, and an
+ * admin screen takes it out with `Redacted.value` to delete the session or look at it.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import type { SessionStore } from "effect-session"
+ *
+ * const row = (s: SessionStore.SessionSummary) =>
+ *   `${s.userId ?? "anonymous"} until ${new Date(s.expiresAt).toISOString()}`
+ * const revoke = (store: SessionStore.SessionStoreService, s: SessionStore.SessionSummary) =>
+ *   store.delete(Redacted.value(s.id))
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SessionSummary {
+  readonly id: Redacted.Redacted<string>
+  readonly createdAt: number
+  readonly expiresAt: number
+  readonly userId: string | undefined
+}
+
+/**
+ * The listing capability a store may declare (`SessionStoreService.list`), for admin screens: what
+ * express-session's `store.all`, `store.length` and `store.clear` do. The memory, file system, SQL
+ * and Redis stores have it (Redis: `SCAN` over the store's prefix, on every master of a cluster);
+ * the sealed-cookie store cannot have it (the sessions are in the browsers).
+ *
+ * - `entries`: every session the store holds, in no set order, as a stream (a large store is read a
+ *   page at a time). Expired sessions that the store still keeps for its retention are among them:
+ *   compare `expiresAt` with `Clock`.
+ * - `count`: how many sessions the store holds, expired ones it keeps included.
+ * - `clear`: removes every session (and every user's index) of this store, and nothing else (a
+ *   Redis store clears its prefix, a SQL store its table).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { SessionStore } from "effect-session"
+ *
+ * const dashboard = Effect.gen(function*() {
+ *   const listing = yield* SessionStore.list(yield* SessionStore.SessionStore)
+ *   const total = yield* listing.count
+ *   const users = yield* listing.entries.pipe(
+ *     Stream.filter((s) => s.userId !== undefined),
+ *     Stream.runCount
+ *   )
+ *   return { total, users }
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Listing {
+  readonly entries: Stream.Stream<SessionSummary, SessionStoreError>
+  readonly count: Effect.Effect<number, SessionStoreError>
+  readonly clear: Effect.Effect<void, SessionStoreError>
+}
+
+/**
+ * The listing capability of `store`, or a `SessionStoreError` (operation `list`) when the store does
+ * not declare one (a store of your own, a sealed-cookie store).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { SessionStore } from "effect-session"
+ *
+ * // log everyone out: every session of the store is removed
+ * const clearAll = Effect.gen(function*() {
+ *   const listing = yield* SessionStore.list(yield* SessionStore.SessionStore)
+ *   yield* listing.clear
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const list: (store: SessionStoreService) => Effect.Effect<Listing, SessionStoreError> = listing.list
 
 /**
  * The session store service.
@@ -140,16 +291,35 @@ export interface SessionStoreService {
  * @since 0.1.0
  * @category tags
  */
-export class SessionStore extends Context.Tag("effect-session/SessionStore")<SessionStore, SessionStoreService>() {}
+export const SessionStore: Context.Tag<SessionStore, SessionStoreService> = sessionStoreTag
 
 /**
- * Options of the memory store.
+ * The identifier of the {@link SessionStore} tag in an effect's requirements.
+ *
+ * @example
+ * ```ts
+ * import type { Layer } from "effect"
+ * import type { SessionStore } from "effect-session"
+ *
+ * declare const StoreLive: Layer.Layer<SessionStore.SessionStore>
+ * ```
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export interface SessionStore {
+  readonly _: unique symbol
+}
+
+/**
+ * Options of the memory store. An invalid value (a count or size that is not a positive integer, a
+ * duration that is not positive and finite) fails the layer with `SessionOptionError` naming it.
  *
  * @example
  * ```ts
  * import { SessionStore } from "effect-session"
  *
- * const options: SessionStore.MemoryStoreOptions = { maxEntries: 10_000, retainExpired: "10 minutes" }
+ * const options: SessionStore.MemoryStoreOptions = { maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 }
  * const StoreLive = SessionStore.layerMemory(options)
  * ```
  *
@@ -158,11 +328,19 @@ export class SessionStore extends Context.Tag("effect-session/SessionStore")<Ses
  */
 export interface MemoryStoreOptions {
   /**
-   * The most sessions held at once. When a save would go over, the least recently written sessions
-   * are evicted (expired ones first, as they are also the least recently written under one idle
-   * timeout). Default: 100 000.
+   * The most sessions held at once. When a save would go over, the least recently used sessions are
+   * evicted (a load or a save is a use; a session already used within the last (size / 8)
+   * loads and saves, which is far from eviction, is not moved again). Default: 100 000.
    */
   readonly maxEntries?: number | undefined
+  /**
+   * The most bytes the sessions may take, counted as the length of each session's id and JSON data
+   * (one byte a character) plus 240 bytes of bookkeeping per session (what a small session takes in
+   * V8's heap). When a save would go over, the least recently used sessions are evicted; a single
+   * session larger than this is refused (`SessionStoreError` on save), never truncated.
+   * Default: 128 MiB.
+   */
+  readonly maxBytes?: number | undefined
   /**
    * How often expired sessions are swept, by one fiber for the whole store. A pass gives the event
    * loop a turn after every 1 024 sessions, and the store keeps its sessions in many small maps, so
@@ -191,15 +369,17 @@ export interface MemoryStoreOptions {
  * @since 0.1.0
  * @category constructors
  */
-export const memoryStoreDefaults = {
-  maxEntries: 100_000,
-  sweepInterval: Duration.minutes(1),
-  retainExpired: Duration.hours(1)
-} as const
+export const memoryStoreDefaults: {
+  readonly maxEntries: number
+  readonly maxBytes: number
+  readonly sweepInterval: Duration.Duration
+  readonly retainExpired: Duration.Duration
+} = internal.defaults
 
 /**
  * A memory store, as {@link makeMemory} makes it: a {@link SessionStoreService} that can also tell
- * how many sessions it holds and sweep expired ones on demand (for tests and benchmarks).
+ * how many sessions it holds and sweep expired ones on demand (for tests and benchmarks). It declares
+ * both capabilities, `sync` and `list`.
  *
  * @example
  * ```ts
@@ -216,12 +396,17 @@ export const memoryStoreDefaults = {
 export interface MemoryStore extends SessionStoreService {
   /** How many sessions the store holds now, expired ones included. */
   readonly size: () => number
+  /** How many bytes its sessions take now, as `maxBytes` counts them. */
+  readonly bytes: () => number
   /** One sweep pass now, as the scheduled fiber does it; returns how many were removed. */
   readonly sweep: Effect.Effect<number>
+  readonly sync: Sync
+  readonly list: Listing
 }
 
 /**
- * Makes a memory store in the current scope; its sweep fiber stops with the scope.
+ * Makes a memory store in the current scope; its sweep fiber stops with the scope. Invalid options
+ * fail with `SessionOptionError` (none can fail without options).
  *
  * Records are kept in compact, encoded form (one JSON string per session), so nothing the app holds
  * can reach them.
@@ -243,11 +428,14 @@ export interface MemoryStore extends SessionStoreService {
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemory: (options?: MemoryStoreOptions) => Effect.Effect<MemoryStore, never, Scope.Scope> =
-  internal.makeMemory
+export const makeMemory: {
+  (): Effect.Effect<MemoryStore, never, Scope.Scope>
+  (options: MemoryStoreOptions | undefined): Effect.Effect<MemoryStore, SessionOptionError, Scope.Scope>
+} = internal.makeMemory
 
 /**
- * The memory store as a layer: the embedded default, for one process.
+ * The memory store as a layer: the embedded default, for one process. Invalid options fail the
+ * layer with `SessionOptionError`.
  *
  * @example
  * ```ts
@@ -264,7 +452,33 @@ export const makeMemory: (options?: MemoryStoreOptions) => Effect.Effect<MemoryS
  * @since 0.1.0
  * @category layers
  */
-export const layerMemory: (options?: MemoryStoreOptions) => Layer.Layer<SessionStore> = internal.layerMemory
+export const layerMemory: {
+  (): Layer.Layer<SessionStore>
+  (options: MemoryStoreOptions | undefined): Layer.Layer<SessionStore, SessionOptionError>
+} = internal.layerMemory
+
+/**
+ * The memory store as a layer, its options read from `Config`; an invalid value is a `ConfigError`
+ * (`InvalidData` at the option's name).
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { SessionStore } from "effect-session"
+ *
+ * const StoreLive = SessionStore.layerMemoryConfig({
+ *   maxEntries: Config.integer("SESSION_MAX_ENTRIES").pipe(Config.withDefault(100_000)),
+ *   maxBytes: Config.integer("SESSION_MAX_BYTES").pipe(Config.withDefault(128 * 1024 * 1024)),
+ *   retainExpired: Config.duration("SESSION_RETAIN").pipe(Config.withDefault("1 hour"))
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerMemoryConfig: (
+  options: Config.Config.Wrap<MemoryStoreOptions>
+) => Layer.Layer<SessionStore, ConfigError.ConfigError> = internal.layerMemoryConfig
 
 /**
  * Encodes a record to the JSON text that the serializing stores (file, SQL, Redis) keep. The text
@@ -339,6 +553,9 @@ export type RecordMigration = (stored: { readonly [key: string]: unknown }) => S
  * default (their `timeout` option); use it for a store of your own. The duration is measured on the
  * fiber's `Clock` (`TestClock` in tests); a call that times out is interrupted without waiting for
  * it, and each call runs interruptibly, even inside a commit.
+ *
+ * The wrapper keeps the store's `list` (each call bounded the same way) and drops its `sync`: the
+ * synchronous operations cannot be bounded, so the manager goes through the bounded effects.
  *
  * @example
  * ```ts

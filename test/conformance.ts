@@ -6,12 +6,17 @@
  * namespace per build) under the `TestClock` of `it.effect`, so a store must take time from `Clock`.
  * A store whose expiry runs on its server's own clock (Redis) declares it with `expiry.ttl`, and the
  * suite then checks the TTL it sets instead of moving the clock and purging.
+ *
+ * The declared capabilities are checked too: a store that declares `sync` must say so here (`sync:
+ * true`), and its synchronous operations must agree with its effects; every store here declares
+ * `list` unless it says `list: false`.
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { Layer } from "effect"
-import { Clock, Duration, Effect, Either, Option, TestClock } from "effect"
+import { Chunk, Clock, Duration, Effect, Either, Option, Redacted, Stream, TestClock } from "effect"
 import { Session, SessionStore } from "effect-session"
 import type { SessionRecord } from "effect-session/SessionStore"
+import { syncOf } from "../src/internal/syncStore.js"
 import { Failed, Path, transactional, visit } from "./utils/seed.js"
 
 /**
@@ -29,6 +34,10 @@ export interface ConformanceOptions<R> {
   readonly retainExpired?: Duration.DurationInput
   /** A store that cannot find a user's sessions says so, and the suite skips revoke-by-user. */
   readonly deleteByUser?: boolean
+  /** The store declares synchronous operations (`SessionStoreService.sync`). Default: false. */
+  readonly sync?: boolean
+  /** The store declares the listing capability (`SessionStoreService.list`). Default: true. */
+  readonly list?: boolean
 }
 
 const MINUTE = 60_000
@@ -258,6 +267,103 @@ export const conformance = <R, E>(
         for (const id of ids) expect(Option.isNone(yield* store.load(id))).toBe(true)
       })
     )
+
+    test(
+      `sync: ${options.sync === true ? "declared, and its operations agree with the effects" : "not declared"}`,
+      Effect.gen(function*() {
+        const store = yield* Store
+        const sync = syncOf(store)
+        expect(sync !== undefined).toBe(options.sync === true)
+        // a wrapper that replaces load or save never takes the synchronous path
+        expect(syncOf({ ...store, load: (id) => store.load(id) })).toBeUndefined()
+        expect(syncOf({ ...store, save: (id, r, v) => store.save(id, r, v) })).toBeUndefined()
+        expect(syncOf(SessionStore.withTimeout(store, "1 minute"))).toBeUndefined()
+        if (sync === undefined) return
+
+        const now = yield* Clock.currentTimeMillis
+        const id = freshId()
+        expect(Option.isNone(sync.load(id))).toBe(true)
+        // saved one way, loaded both ways
+        const v1 = record(now, { n: 1, list: [1] }, 1, { userId: "sync-user" })
+        expect(sync.save(id, v1, 0, now)).toBeUndefined()
+        expect(Option.getOrThrow(yield* store.load(id))).toEqual(v1)
+        expect(Option.getOrThrow(sync.load(id))).toEqual(v1)
+        const v2 = record(now, { n: 2 }, 2)
+        yield* store.save(id, v2, 1)
+        expect(Option.getOrThrow(sync.load(id))).toEqual(v2)
+        // the same conflict both ways, and nothing changed
+        const stale = record(now, { n: "stale" }, 2)
+        const viaSync = sync.save(id, stale, 1, now)
+        const viaEffect = yield* Effect.flip(store.save(id, stale, 1))
+        expect(viaSync?._tag).toBe("SessionConflict")
+        expect(viaEffect._tag).toBe("SessionConflict")
+        expect(Option.getOrThrow(sync.load(id))).toEqual(v2)
+        // the user binding written by the sync save was undone by the effect's save
+        expect(yield* store.deleteByUser("sync-user")).toBe(0)
+        // isolation on the synchronous side too
+        const loaded = Option.getOrThrow(sync.load(id))
+        try {
+          ;(loaded.data as Record<string, unknown>).n = "mutated"
+        } catch {
+          // frozen: fine too
+        }
+        expect(Option.getOrThrow(yield* store.load(id)).data).toEqual({ n: 2 })
+      })
+    )
+
+    if (options.list !== false) {
+      test(
+        "list: entries, count and clear; ids are redacted",
+        Effect.gen(function*() {
+          const store = yield* Store
+          const listing = yield* SessionStore.list(store)
+          const entries = Effect.map(Stream.runCollect(listing.entries), Chunk.toReadonlyArray)
+          expect(yield* listing.count).toBe(0)
+          expect(yield* entries).toEqual([])
+
+          yield* TestClock.adjust("1 hour") // so that an expired session's deadline is a valid time
+          const now = yield* Clock.currentTimeMillis
+          const user = `lister 🙂 {${freshId("u")}}`
+          const saved = [
+            [freshId(), record(now, { n: 1 }, 1, { userId: user })],
+            ["ünïcødé 🙂 {tag}x", record(now, { n: 2 }, 1)],
+            ["' OR 1=1 --", record(now, { n: 3 }, 1, { userId: user, expiresAt: now + 2 * IDLE })],
+            [freshId(), record(now, { n: 4 }, 1, { expiresAt: now - MINUTE })], // expired, kept for the retention
+            [freshId(), record(now, { n: 5 }, 1)]
+          ] as const
+          for (const [id, r] of saved) yield* store.save(id, r, 0)
+          yield* store.delete(saved[4][0])
+          const held = saved.slice(0, 4)
+          expect(yield* listing.count).toBe(held.length)
+
+          const rows = yield* entries
+          const plain = rows.map((row) => ({ ...row, id: Redacted.value(row.id) }))
+          const expected = held.map(([id, r]) => ({
+            id,
+            createdAt: r.createdAt,
+            expiresAt: r.expiresAt,
+            userId: r.userId
+          }))
+          const byId = (
+            a: { readonly id: string },
+            b: { readonly id: string }
+          ) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+          expect([...plain].sort(byId)).toEqual([...expected].sort(byId))
+          // the ids stay out of logs and JSON
+          expect(String(rows[0]!.id)).toBe("<redacted>")
+          for (const [id] of held) expect(JSON.stringify(rows)).not.toContain(JSON.stringify(id).slice(1, -1))
+
+          yield* listing.clear
+          expect(yield* listing.count).toBe(0)
+          expect(yield* entries).toEqual([])
+          for (const [id] of held) expect(Option.isNone(yield* store.load(id))).toBe(true)
+          if (options.deleteByUser !== false) expect(yield* store.deleteByUser(user)).toBe(0)
+          // the ids are free again
+          yield* store.save(saved[0][0], record(now, { again: true }, 1), 0)
+          expect(yield* listing.count).toBe(1)
+        })
+      )
+    }
 
     if (options.corrupt !== undefined) {
       const corrupt = options.corrupt

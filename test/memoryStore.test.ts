@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option, TestClock } from "effect"
-import { SessionStore } from "effect-session"
+import { Config, ConfigError, ConfigProvider, Duration, Effect, Layer, Option, TestClock } from "effect"
+import { Session, SessionStore } from "effect-session"
 import { syncOf } from "../src/internal/syncStore.js"
 
 const record = (expiresAt: number, data: Record<string, unknown> = { count: 1 }): SessionStore.SessionRecord => ({
@@ -11,7 +11,7 @@ const record = (expiresAt: number, data: Record<string, unknown> = { count: 1 })
 })
 
 describe("memory store", () => {
-  it.scoped("is bounded: over maxEntries, the least recently written sessions are evicted", () =>
+  it.scoped("is bounded: over maxEntries, the least recently used sessions are evicted", () =>
     Effect.gen(function*() {
       const store = yield* SessionStore.makeMemory({ maxEntries: 3 })
       for (const id of ["a", "b", "c"]) yield* store.save(id, record(1_000_000), 0)
@@ -24,7 +24,7 @@ describe("memory store", () => {
       expect(Option.isSome(yield* store.load("d"))).toBe(true)
     }))
 
-  it.scoped("evicts in write order over the whole store, however the sessions are spread inside it", () =>
+  it.scoped("evicts in order of use over the whole store, however the sessions are spread inside it", () =>
     Effect.gen(function*() {
       const store = yield* SessionStore.makeMemory({ maxEntries: 100 })
       const ids = Array.from({ length: 100 }, (_, i) => `session-${i}`)
@@ -117,19 +117,24 @@ describe("memory store", () => {
 })
 
 describe("memory store: the synchronous path the manager takes", () => {
-  it.effect("the store offers it; a wrapper made by spreading the store does not inherit it", () =>
+  it.effect("the store declares it; a wrapper that replaces load or save does not take it", () =>
     Effect.gen(function*() {
       const store = yield* SessionStore.makeMemory()
       const sync = syncOf(store)
-      expect(sync).toBeDefined()
-      expect(syncOf({ ...store })).toBeUndefined()
-      // a wrapper that passes the mark on but intercepts the operations does not get it either
+      expect(sync).toBe(store.sync)
+      // a copy with the same effects is the same store
+      expect(syncOf({ ...store })).toBe(sync)
+      // a wrapper that intercepts the operations does not get it
       const proxied = new Proxy(store, {
         get: (target, key, receiver) =>
           key === "load" ? (id: string) => target.load(id) : Reflect.get(target, key, receiver)
       })
       expect(syncOf(proxied)).toBeUndefined()
       expect(syncOf(new Proxy(store, {}))).toBe(sync)
+      // withTimeout drops it, and says so in its shape
+      const timed = SessionStore.withTimeout(store, "1 second")
+      expect(timed.sync).toBeUndefined()
+      expect(timed.list).toBeDefined()
       // the same data through both doors
       expect(sync!.save("a", { data: { n: 1 }, version: 1, createdAt: 0, expiresAt: 10_000 }, 0, 0)).toBeUndefined()
       expect(Option.map(yield* store.load("a"), (r) => r.data)).toEqual(Option.some({ n: 1 }))
@@ -137,4 +142,133 @@ describe("memory store: the synchronous path the manager takes", () => {
       expect(conflict?._tag).toBe("SessionConflict")
       expect(Option.map(sync!.load("a"), (r) => r.data)).toEqual(Option.some({ n: 1 }))
     }).pipe(Effect.scoped))
+})
+
+describe("memory store: limits", () => {
+  const flood = (store: SessionStore.MemoryStore, readActive: boolean) =>
+    Effect.gen(function*() {
+      yield* store.save("active", record(1_000_000, { user: "alice" }), 0)
+      for (let i = 0; i < 1500; i++) {
+        yield* store.save(`anonymous-${i}`, record(1_000_000), 0)
+        // the active user makes a request every 100 anonymous writes: a load, no save
+        if (readActive && i % 100 === 99) yield* store.load("active")
+      }
+      return Option.isSome(yield* store.load("active"))
+    })
+
+  it.scoped("with maxEntries 500, a flood of 1500 anonymous writes does not evict a session that is read", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory({ maxEntries: 500 })
+      expect(yield* flood(store, true)).toBe(true)
+      expect(store.size()).toBe(500)
+      // the oldest anonymous ones went
+      expect(Option.isNone(yield* store.load("anonymous-0"))).toBe(true)
+      expect(Option.isSome(yield* store.load("anonymous-1499"))).toBe(true)
+      // without the reads, the same flood evicts it: the reads are what keeps it
+      const other = yield* SessionStore.makeMemory({ maxEntries: 500 })
+      expect(yield* flood(other, false)).toBe(false)
+    }))
+
+  it.scoped("the manager's reads count as use too", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory({ maxEntries: 50 })
+      const layer = Layer.succeed(SessionStore.SessionStore, store)
+      const open = Session.open("active").pipe(Layer.provide(layer))
+      yield* Session.set("user", "alice").pipe(Session.transaction, Effect.provide(open))
+      for (let i = 0; i < 200; i++) {
+        yield* store.save(`anonymous-${i}`, record(1_000_000), 0)
+        if (i % 20 === 19) yield* Session.transaction(Session.get("user")).pipe(Effect.provide(open))
+      }
+      const user = yield* Session.transaction(Session.get("user")).pipe(Effect.provide(open))
+      expect(user).toEqual(Option.some("alice"))
+    }))
+
+  it.scoped("is bounded by bytes: the least recently used sessions go to make room", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory({ maxBytes: 10_000 })
+      const big = "x".repeat(1_000)
+      for (let i = 0; i < 20; i++) {
+        yield* store.save(`s${i}`, record(1_000_000, { big }), 0)
+        if (i >= 1) yield* store.load("s0") // s0 is in use
+        expect(store.bytes()).toBeLessThanOrEqual(10_000)
+      }
+      // about 1 300 bytes a session (id, data text, bookkeeping): 7 fit
+      expect(store.size()).toBe(7)
+      expect(Option.isSome(yield* store.load("s0"))).toBe(true)
+      expect(Option.isSome(yield* store.load("s19"))).toBe(true)
+      expect(Option.isNone(yield* store.load("s1"))).toBe(true)
+      // removing sessions gives their bytes back
+      const listing = yield* SessionStore.list(store)
+      yield* listing.clear
+      expect(store.bytes()).toBe(0)
+      expect(store.size()).toBe(0)
+    }))
+
+  it.scoped("a session larger than maxBytes is refused with a SessionStoreError, and nothing is evicted", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory({ maxBytes: 10_000 })
+      yield* store.save("small", record(1_000_000), 0)
+      const error = yield* Effect.flip(store.save("secret-id", record(1_000_000, { big: "y".repeat(10_000) }), 0))
+      expect(error._tag).toBe("SessionStoreError")
+      if (error._tag === "SessionStoreError") {
+        expect(error.operation).toBe("save")
+        expect(error.message).toContain("maxBytes")
+        expect(error.message).not.toContain("secret-id")
+      }
+      expect(store.size()).toBe(1)
+      expect(Option.isNone(yield* store.load("secret-id"))).toBe(true)
+      // the synchronous path refuses it the same way
+      expect(store.sync.save("secret-id", record(1_000_000, { big: "y".repeat(10_000) }), 0, 0)?._tag).toBe(
+        "SessionStoreError"
+      )
+    }))
+
+  it.effect("invalid options fail with SessionOptionError naming the option, never a RangeError or a clamp", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [SessionStore.MemoryStoreOptions, string]> = [
+        [{ maxEntries: 0 }, "maxEntries"],
+        [{ maxEntries: 1.5 }, "maxEntries"],
+        [{ maxEntries: Number.NaN }, "maxEntries"],
+        [{ maxBytes: -1 }, "maxBytes"],
+        [{ maxBytes: Infinity }, "maxBytes"],
+        [{ sweepInterval: "0 millis" }, "sweepInterval"],
+        [{ sweepInterval: "soon" as Duration.DurationInput }, "sweepInterval"],
+        [{ retainExpired: Duration.infinity }, "retainExpired"]
+      ]
+      for (const [options, option] of cases) {
+        const error = yield* Effect.flip(Effect.scoped(SessionStore.makeMemory(options)))
+        expect(error._tag).toBe("SessionOptionError")
+        expect(error.option).toBe(option)
+        const layerError = yield* Effect.flip(Layer.build(SessionStore.layerMemory(options)).pipe(Effect.scoped))
+        expect(layerError.option).toBe(option)
+      }
+      // the valid edges
+      yield* Effect.scoped(
+        SessionStore.makeMemory({ maxEntries: 1, retainExpired: "0 millis", sweepInterval: Duration.infinity })
+      )
+    }))
+
+  it.effect("layerMemoryConfig reads its options from Config; an invalid value is a ConfigError", () =>
+    Effect.gen(function*() {
+      const layer = SessionStore.layerMemoryConfig({
+        maxEntries: Config.integer("SESSION_MAX_ENTRIES"),
+        retainExpired: Config.duration("SESSION_RETAIN").pipe(Config.withDefault(Duration.hours(1)))
+      })
+      const withEnv = (entries: ReadonlyArray<readonly [string, string]>) =>
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map(entries)))
+      const size = yield* Effect.gen(function*() {
+        const store = yield* SessionStore.SessionStore
+        for (const id of ["a", "b", "c"]) yield* store.save(id, record(1_000_000), 0)
+        return yield* Effect.flatMap(SessionStore.list(store), (listing) => listing.count)
+      }).pipe(Effect.provide(layer), withEnv([["SESSION_MAX_ENTRIES", "2"]]))
+      expect(size).toBe(2)
+
+      const invalid = yield* Effect.flip(
+        Layer.build(layer).pipe(Effect.scoped, withEnv([["SESSION_MAX_ENTRIES", "0"]]))
+      )
+      expect(ConfigError.isConfigError(invalid)).toBe(true)
+      expect(String(invalid)).toContain("maxEntries")
+      const missing = yield* Effect.flip(Layer.build(layer).pipe(Effect.scoped, withEnv([])))
+      expect(ConfigError.isConfigError(missing)).toBe(true)
+    }))
 })

@@ -83,7 +83,9 @@ describe("express-session parity", () => {
         Session.transaction(Session.set("blob", "x".repeat(300_000))).pipe(Effect.provide(open("big")))
       )
       expect(big._tag === "SessionDataError" && big.reason).toBe("TooLarge")
-      const wrong = yield* Effect.flip(Session.transaction(Session.get(Count)).pipe(Effect.provide(open("w", { maxBytes: -1 }))))
+      const wrong = yield* Effect.flip(
+        Session.transaction(Session.get(Count)).pipe(Effect.provide(open("w", { maxBytes: -1 })))
+      )
       expect(wrong._tag === "SessionOptionError" && wrong.option).toBe("maxBytes")
     }))
 })

@@ -161,7 +161,7 @@ const testStore = <R>(
 
 /** Every store, as the conformance suite runs them. */
 export const testStores: ReadonlyArray<TestStore> = [
-  testStore("memory", memoryLayer),
+  testStore("memory", memoryLayer, { sync: true }),
   testStore("file", fileLayer(), { corrupt: fileCorrupt }),
   testStore("sqlite", sqlLayer(sqliteClient), { corrupt: sqlCorrupt }),
   testStore("postgres", sqlLayer(pgClient), { corrupt: sqlCorrupt }),

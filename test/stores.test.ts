@@ -5,26 +5,31 @@
  */
 import { NodeContext } from "@effect/platform-node"
 import * as FileSystem from "@effect/platform/FileSystem"
+import { SqliteClient } from "@effect/sql-sqlite-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
 import {
   Cause,
+  Chunk,
   Clock,
   Config,
+  ConfigError,
   ConfigProvider,
   Duration,
   Effect,
   Either,
   Exit,
   FastCheck as fc,
+  Fiber,
   Layer,
   Option,
   Redacted,
   Schema,
+  Stream,
   TestClock
 } from "effect"
 import { Session, SessionStore } from "effect-session"
-import { SessionStoreError } from "effect-session/SessionError"
+import { type SessionOptionError, SessionStoreError } from "effect-session/SessionError"
 import * as CookieStore from "effect-session/SessionStore/Cookie"
 import * as FileStore from "effect-session/SessionStore/FileSystem"
 import * as RedisStore from "effect-session/SessionStore/Redis"
@@ -52,11 +57,145 @@ import {
 } from "./storeLayers.js"
 import { redisServer } from "./utils/servers.js"
 
+/** The failure of `effect`, which must be a `SessionStoreError` (not an invalid option). */
+const storeFailure = <A, R>(effect: Effect.Effect<A, SessionStoreError | SessionOptionError, R>) =>
+  Effect.flatMap(
+    Effect.flip(effect),
+    (error) =>
+      error instanceof SessionStoreError
+        ? Effect.succeed(error)
+        : Effect.dieMessage(`expected a SessionStoreError, got ${error._tag}`)
+  )
+
 // ---------------------------------------------------------------------------------------------
 // the conformance suite, once per store
 // ---------------------------------------------------------------------------------------------
 
 for (const { layer, name, options } of testStores) conformance(name, layer, options)
+
+// ---------------------------------------------------------------------------------------------
+// invalid options: a SessionOptionError naming the option, or a ConfigError from Config
+// ---------------------------------------------------------------------------------------------
+
+describe("invalid store options", () => {
+  const optionError = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.map(Effect.flip(Effect.scoped(effect)), (error) => [error._tag, "option" in error ? error.option : ""])
+
+  it.effect("file, SQL and Redis stores fail with SessionOptionError, before any connection", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* fs.makeTempDirectoryScoped({ prefix: "effect-session-test-" })
+      expect(yield* optionError(FileStore.make({ directory, retainExpired: Duration.infinity }))).toEqual([
+        "SessionOptionError",
+        "retainExpired"
+      ])
+      // was a RangeError defect
+      expect(yield* optionError(FileStore.make({ directory, purgeInterval: "0 millis" }))).toEqual([
+        "SessionOptionError",
+        "purgeInterval"
+      ])
+      const sqlite = Effect.provide(SqliteClient.layer({ filename: ":memory:" }))
+      expect(yield* optionError(SqlStore.make({ timeout: "0 millis" })).pipe(sqlite)).toEqual([
+        "SessionOptionError",
+        "timeout"
+      ])
+      expect(yield* optionError(SqlStore.make({ purgeInterval: "soon" as Duration.DurationInput })).pipe(sqlite))
+        .toEqual(["SessionOptionError", "purgeInterval"])
+      // an unreachable address: the option is refused before the client is made
+      expect(yield* optionError(RedisStore.make({ url: "redis://127.0.0.1:1", timeout: Duration.infinity }))).toEqual([
+        "SessionOptionError",
+        "timeout"
+      ])
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
+
+  it.effect("from Config, an invalid value is a ConfigError at the option's name", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* fs.makeTempDirectoryScoped({ prefix: "effect-session-test-" })
+      const layer = FileStore.layerStoreConfig({
+        directory: Config.succeed(directory),
+        purgeInterval: Config.duration("SESSION_PURGE")
+      }).pipe(Layer.provide(NodeContext.layer))
+      const error = yield* Effect.flip(Layer.build(layer)).pipe(
+        Effect.scoped,
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["SESSION_PURGE", "0 millis"]])))
+      )
+      expect(ConfigError.isConfigError(error)).toBe(true)
+      expect(String(error)).toContain("purgeInterval")
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
+})
+
+// ---------------------------------------------------------------------------------------------
+// the listing capability beyond the contract: large stores, wrappers, stores without it
+// ---------------------------------------------------------------------------------------------
+
+describe("listing", () => {
+  const bare: SessionStore.SessionStoreService = {
+    name: "bare",
+    load: () => Effect.succeed(Option.none()),
+    save: () => Effect.void,
+    delete: () => Effect.void,
+    deleteByUser: () => Effect.succeed(0),
+    purge: Effect.succeed(0)
+  }
+
+  it.effect("a store that does not declare it is refused with a SessionStoreError (operation list)", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(SessionStore.list(bare))
+      expect(error).toBeInstanceOf(SessionStoreError)
+      expect(error.operation).toBe("list")
+      expect(error.store).toBe("bare")
+      expect(error.message).toContain("listing")
+      // a wrapper keeps what the store has: nothing here
+      expect((yield* Effect.flip(SessionStore.list(SessionStore.withTimeout(bare, "1 second")))).operation).toBe("list")
+    }))
+
+  it.effect("withTimeout bounds each listing call", () =>
+    Effect.gen(function*() {
+      const hanging = SessionStore.withTimeout({
+        ...bare,
+        list: { entries: Stream.never, count: Effect.never, clear: Effect.never }
+      }, "1 second")
+      const listing = yield* SessionStore.list(hanging)
+      for (
+        const [operation, call] of [
+          ["count", listing.count],
+          ["clear", listing.clear],
+          ["list", Stream.runDrain(listing.entries)]
+        ] as const
+      ) {
+        const fiber = yield* Effect.fork(Effect.flip(call))
+        yield* TestClock.adjust("2 seconds")
+        const error = yield* Fiber.join(fiber)
+        expect(error).toBeInstanceOf(SessionStoreError)
+        if (error instanceof SessionStoreError) expect(error.operation).toBe(operation)
+      }
+    }))
+
+  const paged = testStores.filter(({ name }) => name !== "file")
+  for (const { layer, name } of paged) {
+    it.effect(`${name}: a store larger than a page is listed whole, each session once`, () =>
+      Effect.gen(function*() {
+        const store = yield* SessionStore.SessionStore
+        const listing = yield* SessionStore.list(store)
+        const now = yield* Clock.currentTimeMillis
+        const ids = Array.from({ length: 1_234 }, (_, i) => `page-${i}-${random()}`)
+        yield* Effect.forEach(
+          ids,
+          (id) => store.save(id, { data: { id }, version: 1, createdAt: now, expiresAt: now + 60_000 }, 0),
+          { concurrency: 16, discard: true }
+        )
+        expect(yield* listing.count).toBe(ids.length)
+        const listed = Chunk.toReadonlyArray(yield* Stream.runCollect(listing.entries)).map((row) =>
+          Redacted.value(row.id)
+        )
+        expect(listed).toHaveLength(ids.length)
+        expect(new Set(listed)).toEqual(new Set(ids))
+        yield* listing.clear
+        expect(yield* listing.count).toBe(0)
+      }).pipe(Effect.provide(layer)), 60_000)
+  }
+})
 
 // ---------------------------------------------------------------------------------------------
 // the stored record format (every store but memory keeps records as this text)
@@ -166,6 +305,34 @@ describe("file system store", () => {
       }))
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
 
+  it.effect("each file holds its id, so a restarted store lists its sessions; a file without one is counted", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const directory = yield* fs.makeTempDirectoryScoped({ prefix: "effect-session-test-" })
+      const open = FileStore.make({ directory, ...noPurge })
+      yield* Effect.scoped(Effect.gen(function*() {
+        const store = yield* open
+        yield* store.save("a/../b", yield* now0({ n: "a" }, 1, { userId: "alice" }), 0)
+        yield* store.save("c", yield* now0({ n: "c" }, 1), 0)
+      }))
+      // a file as the store wrote it before files held their id
+      const old = yield* now0({ n: "old" }, 1)
+      yield* fs.writeFileString(`${directory}/${FileStore.fileName("old")}`, SessionStore.encodeRecord(old))
+      yield* Effect.scoped(Effect.gen(function*() {
+        const store = yield* open
+        const listing = yield* SessionStore.list(store)
+        expect(yield* listing.count).toBe(3)
+        const rows = Chunk.toReadonlyArray(yield* Stream.runCollect(listing.entries))
+        expect(rows.map((row) => Redacted.value(row.id)).sort()).toEqual(["a/../b", "c"])
+        expect(rows.find((row) => Redacted.value(row.id) === "a/../b")?.userId).toBe("alice")
+        // the old file is listed once saved again
+        yield* store.save("old", { ...old, version: 2 }, 1)
+        expect(Chunk.size(yield* Stream.runCollect(listing.entries))).toBe(3)
+        yield* listing.clear
+        expect(yield* listDir(directory)).toEqual([])
+      }))
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
+
   it.effect("the scheduled purge runs in the layer's scope", () =>
     Effect.gen(function*() {
       const store = yield* SessionStore.SessionStore
@@ -202,7 +369,7 @@ describe("file system store", () => {
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const file = yield* fs.makeTempFileScoped()
-      const error = yield* Effect.flip(Effect.scoped(FileStore.make({ directory: `${file}/sessions` })))
+      const error = yield* storeFailure(Effect.scoped(FileStore.make({ directory: `${file}/sessions` })))
       expect(error).toBeInstanceOf(SessionStoreError)
       expect(error.operation).toBe("connect")
       expect(error.message).toBe("Session store \"file\" failed on connect")
@@ -279,7 +446,7 @@ for (const [name, client] of sqlClients) {
     it.effect("an invalid table name is a SessionStoreError", () =>
       Effect.gen(function*() {
         for (const table of ["x; DROP TABLE y", "a.b", "", "1abc", "a".repeat(49)]) {
-          const error = yield* Effect.flip(Effect.scoped(SqlStore.make({ table })))
+          const error = yield* storeFailure(Effect.scoped(SqlStore.make({ table })))
           expect(error.operation).toBe("connect")
         }
         expect(() => SqlStore.schema("bad name")).toThrow(RangeError)
@@ -492,7 +659,7 @@ describe("redis store", () => {
   ) {
     it.effect(`a ${name} that cannot be reached fails the layer with SessionStoreError`, () =>
       Effect.gen(function*() {
-        const error = yield* Effect.flip(Effect.scoped(RedisStore.make(connection)))
+        const error = yield* storeFailure(Effect.scoped(RedisStore.make(connection)))
         expect(error).toBeInstanceOf(SessionStoreError)
         expect(error.operation).toBe("connect")
         expect(error.message).toBe("Session store \"redis\" failed on connect")
@@ -597,9 +764,9 @@ describe("redis store", () => {
 
   it.effect("exactly one of url, nodes and client", () =>
     Effect.gen(function*() {
-      const none = yield* Effect.flip(Effect.scoped(RedisStore.make({})))
+      const none = yield* storeFailure(Effect.scoped(RedisStore.make({})))
       expect(none.operation).toBe("connect")
-      const both = yield* Effect.flip(Effect.scoped(RedisStore.make({ url: REDIS_URL, nodes: REDIS_CLUSTER_NODES })))
+      const both = yield* storeFailure(Effect.scoped(RedisStore.make({ url: REDIS_URL, nodes: REDIS_CLUSTER_NODES })))
       expect(both.operation).toBe("connect")
     }))
 })

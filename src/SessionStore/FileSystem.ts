@@ -15,6 +15,9 @@
  *   use the SQL or Redis store for several instances.
  * - Expired records are kept for `retainExpired` (so that a returning client can be told what
  *   expired), then removed by a purge that runs on a schedule in the layer's scope.
+ * - Listing (`SessionStore.list`): from the index in memory, no file read. Each file holds its
+ *   session's id (inside the JSON, never in its name); a file written before 0.2 has none and is
+ *   listed after its next save.
  *
  * @since 0.1.0
  */
@@ -27,7 +30,7 @@ import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as internal from "../internal/storeFileSystem.js"
-import type { SessionStoreError } from "../SessionError.js"
+import type { SessionOptionError, SessionStoreError } from "../SessionError.js"
 import type { SessionStore, SessionStoreService } from "../SessionStore.js"
 
 /**
@@ -73,7 +76,8 @@ export interface FileSystemStoreOptions {
 /**
  * Makes a file system store in the current scope: creates the directory, removes temp files a
  * crash left behind, indexes the existing sessions, and forks the purge fiber, which stops with the
- * scope. Fails with `SessionStoreError` (operation `connect`) when the directory cannot be used.
+ * scope. Fails with `SessionStoreError` (operation `connect`) when the directory cannot be used,
+ * and with `SessionOptionError` on an invalid option (`retainExpired`, `purgeInterval`).
  *
  * @example
  * ```ts
@@ -94,8 +98,11 @@ export interface FileSystemStoreOptions {
  */
 export const make: (
   options: FileSystemStoreOptions
-) => Effect.Effect<SessionStoreService, SessionStoreError, FileSystem.FileSystem | Path.Path | Scope.Scope> =
-  internal.make
+) => Effect.Effect<
+  SessionStoreService,
+  SessionStoreError | SessionOptionError,
+  FileSystem.FileSystem | Path.Path | Scope.Scope
+> = internal.make
 
 /**
  * The file system store as a layer.
@@ -116,7 +123,8 @@ export const make: (
  */
 export const layerStore: (
   options: FileSystemStoreOptions
-) => Layer.Layer<SessionStore, SessionStoreError, FileSystem.FileSystem | Path.Path> = internal.layerStore
+) => Layer.Layer<SessionStore, SessionStoreError | SessionOptionError, FileSystem.FileSystem | Path.Path> =
+  internal.layerStore
 
 /**
  * The file system store as a layer, its options read from `Config`.

@@ -24,6 +24,9 @@
  *   (`enableOfflineQueue: false`, `maxRetriesPerRequest: 1`) instead of queueing them, and reconnect
  *   by themselves; they are closed (`QUIT`) with the layer's scope. A `client` given by the app is
  *   used as it is and never closed.
+ * - Listing (`SessionStore.list`): `SCAN MATCH <prefix>s:*` on the server, or on every master of a
+ *   cluster, then one `HGET` per session; `clear` deletes the sessions and users' indexes of the
+ *   prefix, key by key. A walk over the server's whole keyspace: for admin screens, not requests.
  *
  * @since 0.1.0
  */
@@ -36,7 +39,7 @@ import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from "ioredis"
 import * as internal from "../internal/storeRedis.js"
-import type { SessionStoreError } from "../SessionError.js"
+import type { SessionOptionError, SessionStoreError } from "../SessionError.js"
 import type { SessionStore, SessionStoreService } from "../SessionStore.js"
 
 /**
@@ -120,7 +123,8 @@ export interface RedisStoreConfig {
 /**
  * Makes a Redis store in the current scope. With `url` or `nodes` it makes the client, connects it
  * (failing with `SessionStoreError`, operation `connect`, when that fails) and closes it with the
- * scope; with `client` it uses the app's client.
+ * scope; with `client` it uses the app's client. An invalid `retainExpired` or `timeout` fails with
+ * `SessionOptionError`.
  *
  * @example
  * ```ts
@@ -142,7 +146,7 @@ export interface RedisStoreConfig {
  */
 export const make: (
   options: RedisStoreOptions
-) => Effect.Effect<SessionStoreService, SessionStoreError, Scope.Scope> = internal.make
+) => Effect.Effect<SessionStoreService, SessionStoreError | SessionOptionError, Scope.Scope> = internal.make
 
 /**
  * The Redis store as a layer.
@@ -159,8 +163,9 @@ export const make: (
  * @since 0.1.0
  * @category layers
  */
-export const layerStore: (options: RedisStoreOptions) => Layer.Layer<SessionStore, SessionStoreError> =
-  internal.layerStore
+export const layerStore: (
+  options: RedisStoreOptions
+) => Layer.Layer<SessionStore, SessionStoreError | SessionOptionError> = internal.layerStore
 
 /**
  * The Redis store as a layer, its options read from `Config`.

@@ -31,6 +31,8 @@
  * - Purge is one `DELETE ... WHERE expires_at <= ?`, run on a schedule in the layer's scope (every
  *   instance may run it: it is idempotent). Time is always the app's `Clock`, passed as a
  *   parameter, never the database's `now()`.
+ * - Listing (`SessionStore.list`): pages of 500 rows in id order (`WHERE id > ? ORDER BY id LIMIT
+ *   500`), `COUNT(*)`, and `DELETE FROM` the table for `clear`.
  *
  * ## Joining the app's transaction
  *
@@ -66,7 +68,7 @@ import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as internal from "../internal/storeSql.js"
-import type { SessionStoreError } from "../SessionError.js"
+import type { SessionOptionError, SessionStoreError } from "../SessionError.js"
 import type { SessionStore, SessionStoreService } from "../SessionStore.js"
 
 /**
@@ -131,7 +133,8 @@ export type SqlStoreDialect = "sqlite" | "pg" | "mysql"
  * Makes a SQL store in the current scope on the `SqlClient` in context: checks the dialect
  * (SQLite, PostgreSQL, MySQL or MariaDB), runs the migration unless `migrate: false`, and forks the purge fiber.
  * Fails with `SessionStoreError` (operation `connect`) on an invalid table name, an unsupported
- * dialect, or a failed migration.
+ * dialect, or a failed migration, and with `SessionOptionError` on an invalid `retainExpired`,
+ * `timeout` or `purgeInterval`.
  *
  * @example
  * ```ts
@@ -152,7 +155,8 @@ export type SqlStoreDialect = "sqlite" | "pg" | "mysql"
  */
 export const make: (
   options?: SqlStoreOptions
-) => Effect.Effect<SessionStoreService, SessionStoreError, SqlClient.SqlClient | Scope.Scope> = internal.make
+) => Effect.Effect<SessionStoreService, SessionStoreError | SessionOptionError, SqlClient.SqlClient | Scope.Scope> =
+  internal.make
 
 /**
  * The SQL store as a layer, on the `SqlClient` the app provides.
@@ -171,7 +175,7 @@ export const make: (
  */
 export const layerStore: (
   options?: SqlStoreOptions
-) => Layer.Layer<SessionStore, SessionStoreError, SqlClient.SqlClient> = internal.layerStore
+) => Layer.Layer<SessionStore, SessionStoreError | SessionOptionError, SqlClient.SqlClient> = internal.layerStore
 
 /**
  * The SQL store as a layer, its options read from `Config`.

@@ -1,14 +1,42 @@
 import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import { SessionConflict } from "../SessionError.js"
-import type { MemoryStoreOptions, SessionRecord, SessionStoreService } from "../SessionStore.js"
-import { memoryStoreDefaults, SessionStore } from "../SessionStore.js"
-import { withSync } from "./syncStore.js"
+import * as Stream from "effect/Stream"
+import { SessionConflict, SessionOptionError, SessionStoreError } from "../SessionError.js"
+import type {
+  Listing,
+  MemoryStore,
+  MemoryStoreOptions,
+  SessionRecord,
+  SessionStore,
+  SessionSummary
+} from "../SessionStore.js"
+import { summary } from "./storeList.js"
+import { sessionStoreTag } from "./storeTag.js"
+import { hash, UserIndex } from "./userIndex.js"
+
+const STORE = "memory"
+
+/** @internal */
+export const defaults = {
+  maxEntries: 100_000,
+  maxBytes: 128 * 1024 * 1024,
+  sweepInterval: Duration.minutes(1),
+  retainExpired: Duration.hours(1)
+}
+
+/**
+ * What one session costs besides its id and data text, as `maxBytes` counts it: about what a
+ * `{count:1}` session takes in the heap (`npx tsx bench/memory.ts`).
+ */
+const ENTRY_BYTES = 240
 
 /** Compact form of one stored session: the data as one JSON string. @internal */
 class Entry {
@@ -18,17 +46,12 @@ class Entry {
     readonly createdAt: number,
     readonly expiresAt: number,
     readonly userId: string | undefined,
-    /** The store's write count when this was written: orders the entries of all shards by write. */
-    readonly written: number
+    /** The store's use count when this was last loaded or saved: orders the entries of all shards by use. */
+    public used: number
   ) {}
 }
 
-/** What tests and benchmarks may look at in a memory store. @internal */
-export interface MemoryStoreInspect {
-  readonly size: () => number
-  /** One sweep pass now, as the scheduled fiber does it; returns how many were removed. */
-  readonly sweep: Effect.Effect<number>
-}
+const bytesOf = (id: string, data: string) => id.length + data.length + ENTRY_BYTES
 
 const SWEEP_CHUNK = 1024
 
@@ -54,31 +77,74 @@ const shardCount = (maxEntries: number) => {
   return count
 }
 
-/** FNV-1a over the whole string, folded so that the low bits (the shard) depend on all of it. */
-const hash = (key: string) => {
-  let h = 0x811c9dc5
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
-  return h ^ (h >>> 16)
+interface Resolved {
+  readonly maxEntries: number
+  readonly maxBytes: number
+  readonly sweepInterval: Duration.Duration
+  readonly retainMillis: number
 }
 
-/** @internal */
-export const makeMemory = (
-  options: MemoryStoreOptions = {}
-): Effect.Effect<SessionStoreService & MemoryStoreInspect, never, Scope.Scope> =>
+interface Invalid {
+  readonly option: keyof MemoryStoreOptions
+  readonly detail: string
+}
+
+const positiveInteger = (option: "maxEntries" | "maxBytes", value: number | undefined, fallback: number) =>
+  value === undefined
+    ? Either.right(fallback)
+    : Number.isSafeInteger(value) && value > 0
+    ? Either.right(value)
+    : Either.left<Invalid>({ option, detail: "must be a positive integer" })
+
+const duration = (
+  option: "sweepInterval" | "retainExpired",
+  value: Duration.DurationInput | undefined,
+  fallback: Duration.Duration,
+  valid: (d: Duration.Duration) => boolean,
+  detail: string
+) => {
+  const decoded = value === undefined ? Option.some(fallback) : Duration.decodeUnknown(value)
+  return Option.isSome(decoded) && valid(decoded.value)
+    ? Either.right(decoded.value)
+    : Either.left<Invalid>({ option, detail })
+}
+
+/** The options with their defaults, or the first invalid one. @internal */
+export const resolveOptions = (options: MemoryStoreOptions): Either.Either<Resolved, Invalid> =>
+  Either.all({
+    maxEntries: positiveInteger("maxEntries", options.maxEntries, defaults.maxEntries),
+    maxBytes: positiveInteger("maxBytes", options.maxBytes, defaults.maxBytes),
+    sweepInterval: duration(
+      "sweepInterval",
+      options.sweepInterval,
+      defaults.sweepInterval,
+      (d) => Duration.toMillis(d) > 0,
+      "must be a positive duration (Duration.infinity turns the sweep off)"
+    ),
+    retainExpired: duration(
+      "retainExpired",
+      options.retainExpired,
+      defaults.retainExpired,
+      (d) => Duration.isFinite(d),
+      "must be a finite duration"
+    )
+  }).pipe(Either.map(({ retainExpired, ...rest }) => ({ ...rest, retainMillis: Duration.toMillis(retainExpired) })))
+
+const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const maxEntries = Math.max(1, options.maxEntries ?? memoryStoreDefaults.maxEntries)
-    const retainMillis = Duration.toMillis(options.retainExpired ?? memoryStoreDefaults.retainExpired)
-    const sweepInterval = options.sweepInterval ?? memoryStoreDefaults.sweepInterval
+    const { maxBytes, maxEntries, retainMillis, sweepInterval } = options
     const shardMask = shardCount(maxEntries) - 1
-    // each shard is in write order (a rewrite is a delete and a set), so its first entry is its
-    // oldest; the oldest of the store is the first entry with the lowest `written` over all shards
+    // each shard is in order of use (a load or a save moves the entry to the end), so its first entry
+    // is its least recently used; that of the store is the first entry with the lowest `used` over
+    // all shards
     const shards = Array.from({ length: shardMask + 1 }, () => new Map<string, Entry>())
-    // each shard's first entry and its id, found again (lazily) when it is removed
+    // each shard's first entry and its id, found again (lazily) when it is removed or moved
     const heads: Array<Entry | undefined> = Array.from({ length: shardMask + 1 }, () => undefined)
     const headIds: Array<string> = Array.from({ length: shardMask + 1 }, () => "")
-    const byUser = Array.from({ length: shardMask + 1 }, () => new Map<string, Set<string>>())
+    const byUser = new UserIndex(shardMask + 1)
     let size = 0
-    let writes = 0
+    let bytes = 0
+    let uses = 0
 
     const shardOf = (key: string) => hash(key) & shardMask
     const head = (shard: number): Entry | undefined => {
@@ -89,30 +155,21 @@ export const makeMemory = (
       return heads[shard] = first[1]
     }
 
-    const unindex = (id: string, entry: Entry) => {
-      if (entry.userId === undefined) return
-      const users = byUser[shardOf(entry.userId)]!
-      const ids = users.get(entry.userId)
-      if (ids === undefined) return
-      ids.delete(id)
-      if (ids.size === 0) users.delete(entry.userId)
-    }
     const removeEntry = (shard: number, id: string, entry: Entry) => {
       shards[shard]!.delete(id)
       size--
+      bytes -= bytesOf(id, entry.data)
       if (heads[shard] === entry) heads[shard] = undefined
-      unindex(id, entry)
+      byUser.remove(entry.userId, id)
     }
     const remove = (id: string) => {
       const shard = shardOf(id)
       const entry = shards[shard]!.get(id)
-      if (entry === undefined) return false
-      removeEntry(shard, id, entry)
-      return true
+      if (entry !== undefined) removeEntry(shard, id, entry)
     }
     const isDead = (entry: Entry, now: number) => entry.expiresAt + retainMillis <= now
-    // the oldest written entries are the first to expire under one idle timeout: look at a couple in
-    // the shard of every write, so that a busy store stays clean between sweeps
+    // the least recently used entries are the first to expire under one idle timeout: look at a
+    // couple in the shard of every write, so that a busy store stays clean between sweeps
     const trimOldest = (shard: number, now: number) => {
       for (let i = 0; i < 2; i++) {
         const first = head(shard)
@@ -120,13 +177,13 @@ export const makeMemory = (
         removeEntry(shard, headIds[shard]!, first)
       }
     }
-    const evictOldest = () => {
+    const evictLeastRecentlyUsed = () => {
       let oldest = -1
-      let written = Infinity
+      let used = Infinity
       for (let shard = 0; shard <= shardMask; shard++) {
         const first = head(shard)
-        if (first !== undefined && first.written < written) {
-          written = first.written
+        if (first !== undefined && first.used < used) {
+          used = first.used
           oldest = shard
         }
       }
@@ -135,15 +192,26 @@ export const makeMemory = (
       return true
     }
 
-    // load and save as plain functions, which the store's effects wrap
+    // load and save as plain functions: the store's `sync`, which its effects wrap
     const loadNow = (id: string): Option.Option<SessionRecord> => {
-      const entry = shards[shardOf(id)]!.get(id)
+      const shard = shardOf(id)
+      const map = shards[shard]!
+      const entry = map.get(id)
       if (entry === undefined) return Option.none()
       let data: SessionRecord["data"]
       try {
         data = JSON.parse(entry.data)
       } catch {
         return Option.none()
+      }
+      // a use: to the end of its shard's order, unless it was used within the last eighth of the
+      // store's size in loads and saves (it is among the most recent eighth then, far from eviction
+      // by count or by bytes), so that a hot session is read without touching its map
+      if (uses - entry.used > size >> 3) {
+        entry.used = uses++
+        map.delete(id)
+        map.set(id, entry)
+        if (heads[shard] === entry) heads[shard] = undefined
       }
       return Option.some({
         data,
@@ -158,35 +226,44 @@ export const makeMemory = (
       record: SessionRecord,
       expectedVersion: number,
       now: number
-    ): SessionConflict | undefined => {
+    ): SessionConflict | SessionStoreError | undefined => {
       const shard = shardOf(id)
       const current = shards[shard]!.get(id)
       if ((current?.version ?? 0) !== expectedVersion) {
-        return new SessionConflict({ store: "memory", expectedVersion })
+        return new SessionConflict({ store: STORE, expectedVersion })
       }
-      // encode before any change, so that a failure leaves the store as it was
-      const data = JSON.stringify(record.data)
+      // encode and check before any change, so that a failure leaves the store as it was
+      let data: string
+      try {
+        data = JSON.stringify(record.data)
+      } catch (cause) {
+        return new SessionStoreError({ store: STORE, operation: "save", cause })
+      }
+      const needed = bytesOf(id, data)
+      if (needed > maxBytes) {
+        return new SessionStoreError({
+          store: STORE,
+          operation: "save",
+          detail: "the session is larger than the store's maxBytes"
+        })
+      }
       if (current !== undefined) removeEntry(shard, id, current)
       trimOldest(shard, now)
-      while (size >= maxEntries && evictOldest()) {
-        // evicted the least recently written
+      while ((size >= maxEntries || bytes + needed > maxBytes) && evictLeastRecentlyUsed()) {
+        // evicted the least recently used
       }
-      const entry = new Entry(data, record.version, record.createdAt, record.expiresAt, record.userId, writes++)
+      const entry = new Entry(data, record.version, record.createdAt, record.expiresAt, record.userId, uses++)
       shards[shard]!.set(id, entry)
       size++
-      if (entry.userId !== undefined) {
-        const users = byUser[shardOf(entry.userId)]!
-        let ids = users.get(entry.userId)
-        if (ids === undefined) users.set(entry.userId, ids = new Set())
-        ids.add(id)
-      }
+      bytes += needed
+      byUser.add(entry.userId, id)
       return undefined
     }
     const load = (id: string) => Effect.sync(() => loadNow(id))
     const save = (id: string, record: SessionRecord, expectedVersion: number) =>
       Effect.clockWith((clock) => {
-        const conflict = saveNow(id, record, expectedVersion, clock.unsafeCurrentTimeMillis())
-        return conflict === undefined ? Effect.void : Effect.fail(conflict)
+        const failure = saveNow(id, record, expectedVersion, clock.unsafeCurrentTimeMillis())
+        return failure === undefined ? Effect.void : Effect.fail(failure)
       })
 
     const sweep: Effect.Effect<number> = Effect.gen(function*() {
@@ -206,28 +283,85 @@ export const makeMemory = (
       return removed
     })
 
-    yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(sweepInterval)).pipe(Effect.delay(sweepInterval)))
+    if (Duration.isFinite(sweepInterval)) {
+      yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(sweepInterval)).pipe(Effect.delay(sweepInterval)))
+    }
 
-    // the manager calls loadNow / saveNow directly on the hot path (see syncStore.ts)
-    return withSync({
-      name: "memory",
+    const list: Listing = {
+      // one shard at a time (a few thousand sessions): a large store is never copied at once
+      entries: Stream.fromIterable(shards).pipe(
+        Stream.mapConcat((shard) => {
+          const rows: Array<SessionSummary> = []
+          for (const [id, entry] of shard) rows.push(summary(id, entry))
+          return rows
+        })
+      ),
+      count: Effect.sync(() => size),
+      clear: Effect.sync(() => {
+        for (let shard = 0; shard <= shardMask; shard++) {
+          shards[shard]!.clear()
+          heads[shard] = undefined
+        }
+        byUser.clear()
+        size = 0
+        bytes = 0
+      })
+    }
+
+    return {
+      name: STORE,
       load,
       save,
-      delete: (id) => Effect.sync(() => void remove(id)),
+      delete: (id) => Effect.sync(() => remove(id)),
       deleteByUser: (userId) =>
         Effect.sync(() => {
-          const ids = byUser[shardOf(userId)]!.get(userId)
-          if (ids === undefined) return 0
-          const all = Array.from(ids)
-          for (const id of all) remove(id)
-          return all.length
+          const ids = byUser.keys(userId)
+          for (const id of ids) remove(id)
+          return ids.length
         }),
       purge: sweep,
+      sync: { load: loadNow, save: saveNow, effects: { load, save } },
+      list,
       size: () => size,
+      bytes: () => bytes,
       sweep
-    }, { load: loadNow, save: saveNow })
+    }
   })
 
+// without options nothing can be invalid: the overloads say so in the types
+
 /** @internal */
-export const layerMemory = (options?: MemoryStoreOptions): Layer.Layer<SessionStore> =>
-  Layer.scoped(SessionStore, makeMemory(options))
+export function makeMemory(): Effect.Effect<MemoryStore, never, Scope.Scope>
+/** @internal */
+export function makeMemory(
+  options: MemoryStoreOptions | undefined
+): Effect.Effect<MemoryStore, SessionOptionError, Scope.Scope>
+export function makeMemory(
+  options: MemoryStoreOptions = {}
+): Effect.Effect<MemoryStore, SessionOptionError, Scope.Scope> {
+  return Either.match(resolveOptions(options), {
+    onLeft: (invalid) => Effect.fail(new SessionOptionError(invalid)),
+    onRight: make
+  })
+}
+
+/** @internal */
+export function layerMemory(): Layer.Layer<SessionStore>
+/** @internal */
+export function layerMemory(options: MemoryStoreOptions | undefined): Layer.Layer<SessionStore, SessionOptionError>
+export function layerMemory(options?: MemoryStoreOptions): Layer.Layer<SessionStore, SessionOptionError> {
+  return Layer.scoped(sessionStoreTag, makeMemory(options))
+}
+
+/** @internal */
+export const layerMemoryConfig = (
+  options: Config.Config.Wrap<MemoryStoreOptions>
+): Layer.Layer<SessionStore, ConfigError.ConfigError> =>
+  Layer.scoped(
+    sessionStoreTag,
+    Effect.flatMap(Config.unwrap(options), (values) =>
+      Either.match(resolveOptions(values), {
+        onLeft: (invalid) => Effect.fail(ConfigError.InvalidData([invalid.option], invalid.detail)),
+        onRight: make
+      }))
+  )

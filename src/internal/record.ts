@@ -16,9 +16,21 @@ const jsonNumber = (n: number): string => Number.isFinite(n) ? String(n) : "null
  *
  * @internal
  */
-export const encodeRecord = (record: SessionRecord): string => {
+export const encodeRecord = (record: SessionRecord): string => encode(record, "")
+
+/**
+ * The record as {@link encodeRecord} writes it, with the session's id after the format version
+ * (`{"v":1,"id":…,…}`): for a store that must find its sessions' ids again (the file system store,
+ * whose files are named by a hash). {@link decodeRecord} ignores the field.
+ *
+ * @internal
+ */
+export const encodeRecordWithId = (record: SessionRecord, id: string): string =>
+  encode(record, `,"id":${JSON.stringify(id)}`)
+
+const encode = (record: SessionRecord, extra: string): string => {
   const data: string | undefined = JSON.stringify(record.data)
-  return `{"v":${FORMAT},"version":${jsonNumber(record.version)},"createdAt":${
+  return `{"v":${FORMAT}${extra},"version":${jsonNumber(record.version)},"createdAt":${
     jsonNumber(record.createdAt)
   },"expiresAt":${jsonNumber(record.expiresAt)}${
     record.userId === undefined ? "" : `,"userId":${JSON.stringify(record.userId)}`
@@ -57,6 +69,31 @@ export const decodeRecord = (text: string, migrate?: RecordMigration): Option.Op
   } catch {
     return Option.none()
   }
+  return decodeParsed(parsed, migrate)
+}
+
+/**
+ * The record and the id {@link encodeRecordWithId} wrote (`undefined` in a record written without
+ * it), from stored text parsed once; none when the text is not a record.
+ *
+ * @internal
+ */
+export const decodeRecordWithId = (
+  text: string
+): Option.Option<{ readonly record: SessionRecord; readonly id: string | undefined }> => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return Option.none()
+  }
+  return Option.map(decodeParsed(parsed), (record) => ({
+    record,
+    id: isPlainObject(parsed) && typeof parsed.id === "string" ? parsed.id : undefined
+  }))
+}
+
+const decodeParsed = (parsed: unknown, migrate?: RecordMigration): Option.Option<SessionRecord> => {
   if (!isPlainObject(parsed)) return Option.none()
   if (parsed.v === FORMAT) return Option.fromNullable(validRecord(parsed))
   if (migrate === undefined) return Option.none()

@@ -7,13 +7,21 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { createHash, randomBytes } from "node:crypto"
-import { SessionConflict, SessionStoreError, type SessionStoreOperation } from "../SessionError.js"
-import type { SessionRecord, SessionStoreService } from "../SessionStore.js"
-import { SessionStore } from "../SessionStore.js"
+import {
+  SessionConflict,
+  type SessionOptionError,
+  SessionStoreError,
+  type SessionStoreOperation
+} from "../SessionError.js"
+import type { Listing, SessionRecord, SessionStore, SessionStoreService, SessionSummary } from "../SessionStore.js"
 import type { FileSystemStoreOptions } from "../SessionStore/FileSystem.js"
-import { decodeRecord, encodeRecord } from "./record.js"
-import { retainMillis, schedulePurge } from "./storeCommon.js"
+import { decodeRecordWithId, encodeRecordWithId } from "./record.js"
+import { optionsFromConfig, retainOption, schedulePurge } from "./storeCommon.js"
+import { summary } from "./storeList.js"
+import { sessionStoreTag } from "./storeTag.js"
+import { UserIndex } from "./userIndex.js"
 
 const STORE = "file"
 
@@ -31,8 +39,14 @@ const SESSION_FILE = /^([0-9a-f]{64})\.json$/
 const TEMP_FILE = /^[0-9a-f]{64}\.[0-9a-f]{16}\.tmp$/
 const LOCK_STRIPES = 64
 
-/** What the store keeps in memory per file: enough for purge and deleteByUser without reading. */
+/**
+ * What the store keeps in memory per file: enough for purge, deleteByUser and the listing without
+ * reading. `id` is undefined for a file written before the files held their id (it is listed after
+ * its next save) or one that cannot be read.
+ */
 interface IndexEntry {
+  readonly id: string | undefined
+  readonly createdAt: number
   readonly expiresAt: number
   readonly userId: string | undefined
 }
@@ -41,6 +55,7 @@ interface IndexEntry {
 type Read = { readonly _tag: "Missing" } | { readonly _tag: "Corrupt" } | {
   readonly _tag: "Found"
   readonly record: SessionRecord
+  readonly id: string | undefined
 }
 
 const missing: Read = { _tag: "Missing" }
@@ -55,11 +70,15 @@ const encoder = new TextEncoder()
 /** @internal */
 export const make = (
   options: FileSystemStoreOptions
-): Effect.Effect<SessionStoreService, SessionStoreError, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
+): Effect.Effect<
+  SessionStoreService,
+  SessionStoreError | SessionOptionError,
+  FileSystem.FileSystem | Path.Path | Scope.Scope
+> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const retain = retainMillis(options.retainExpired)
+    const retain = yield* retainOption(options.retainExpired)
     const fsync = options.fsync ?? true
     const directory = path.resolve(options.directory)
     const fail = (operation: SessionStoreOperation) => (cause: unknown) =>
@@ -68,7 +87,7 @@ export const make = (
     yield* Effect.mapError(fs.makeDirectory(directory, { recursive: true, mode: 0o700 }), fail("connect"))
 
     const index = new Map<string, IndexEntry>()
-    const byUser = new Map<string, Set<string>>()
+    const byUser = new UserIndex()
     const stripes = Array.from({ length: LOCK_STRIPES }, () => Effect.unsafeMakeSemaphore(1))
     const locked = (h: string) => stripes[parseInt(h.slice(0, 2), 16) % LOCK_STRIPES]!.withPermits(1)
     const fileOf = (h: string) => path.join(directory, `${h}.json`)
@@ -77,27 +96,26 @@ export const make = (
       const entry = index.get(h)
       if (entry === undefined) return
       index.delete(h)
-      if (entry.userId === undefined) return
-      const hashes = byUser.get(entry.userId)
-      if (hashes === undefined) return
-      hashes.delete(h)
-      if (hashes.size === 0) byUser.delete(entry.userId)
+      byUser.remove(entry.userId, h)
     }
     const reindex = (h: string, entry: IndexEntry) => {
       unindex(h)
       index.set(h, entry)
-      if (entry.userId === undefined) return
-      let hashes = byUser.get(entry.userId)
-      if (hashes === undefined) byUser.set(entry.userId, hashes = new Set())
-      hashes.add(h)
+      byUser.add(entry.userId, h)
     }
+    const indexEntry = (record: SessionRecord, id: string | undefined): IndexEntry => ({
+      id,
+      createdAt: record.createdAt,
+      expiresAt: record.expiresAt,
+      userId: record.userId
+    })
 
     const read = (h: string, operation: SessionStoreOperation): Effect.Effect<Read, SessionStoreError> =>
       fs.readFileString(fileOf(h)).pipe(
         Effect.map((text) =>
-          Option.match(decodeRecord(text), {
+          Option.match(decodeRecordWithId(text), {
             onNone: () => corrupt,
-            onSome: (record) => ({ _tag: "Found", record }) as Read
+            onSome: ({ id, record }): Read => ({ _tag: "Found", record, id })
           })
         ),
         Effect.catchIf(isNotFound, () => Effect.succeed(missing)),
@@ -136,15 +154,15 @@ export const make = (
         // a corrupt file counts as absent, as `load` reports it
         const version = current._tag === "Found" ? current.record.version : 0
         if (version !== expectedVersion) return yield* new SessionConflict({ store: STORE, expectedVersion })
-        const text = yield* Effect.try({ try: () => encodeRecord(record), catch: fail("save") })
+        const text = yield* Effect.try({ try: () => encodeRecordWithId(record, id), catch: fail("save") })
         yield* writeAtomic(h, text)
-        reindex(h, { expiresAt: record.expiresAt, userId: record.userId })
+        reindex(h, indexEntry(record, id))
       }))
     }
 
     const deleteByUser = (userId: string) =>
       Effect.suspend(() => {
-        const hashes = Array.from(byUser.get(userId) ?? [])
+        const hashes = byUser.keys(userId)
         return Effect.map(
           Effect.forEach(hashes, (h) =>
             locked(h)(Effect.gen(function*() {
@@ -155,7 +173,7 @@ export const make = (
                 return 1
               }
               if (current._tag === "Found") {
-                reindex(h, { expiresAt: current.record.expiresAt, userId: current.record.userId })
+                reindex(h, indexEntry(current.record, current.id))
               } else if (current._tag === "Missing") unindex(h)
               return 0
             })), { concurrency: 8 }),
@@ -176,7 +194,7 @@ export const make = (
               return 0
             }
             if (current._tag === "Found" && !isDead(current.record.expiresAt)) {
-              reindex(h, { expiresAt: current.record.expiresAt, userId: current.record.userId })
+              reindex(h, indexEntry(current.record, current.id))
               return 0
             }
             yield* remove(h, "purge")
@@ -195,12 +213,28 @@ export const make = (
       if (match === null) return Effect.void
       const h = match[1]!
       return Effect.map(read(h, "connect"), (r) => {
-        if (r._tag === "Found") reindex(h, { expiresAt: r.record.expiresAt, userId: r.record.userId })
-        else if (r._tag === "Corrupt") reindex(h, { expiresAt: 0, userId: undefined })
+        if (r._tag === "Found") reindex(h, indexEntry(r.record, r.id))
+        else if (r._tag === "Corrupt") reindex(h, { id: undefined, createdAt: 0, expiresAt: 0, userId: undefined })
       })
     }, { concurrency: 16, discard: true })
 
     yield* schedulePurge(purge, options.purgeInterval)
+
+    // from the index, which mirrors the directory (single process): no file is read
+    const list: Listing = {
+      entries: Stream.suspend(() => {
+        const rows: Array<SessionSummary> = []
+        for (const entry of index.values()) if (entry.id !== undefined) rows.push(summary(entry.id, entry))
+        return Stream.fromIterable(rows)
+      }),
+      count: Effect.sync(() => index.size),
+      clear: Effect.suspend(() =>
+        Effect.forEach(Array.from(index.keys()), (h) => locked(h)(remove(h, "clear")), {
+          concurrency: 8,
+          discard: true
+        })
+      )
+    }
 
     return {
       name: STORE,
@@ -211,18 +245,19 @@ export const make = (
         return locked(h)(remove(h, "delete"))
       },
       deleteByUser,
-      purge
+      purge,
+      list
     } satisfies SessionStoreService
   })
 
 /** @internal */
 export const layerStore = (
   options: FileSystemStoreOptions
-): Layer.Layer<SessionStore, SessionStoreError, FileSystem.FileSystem | Path.Path> =>
-  Layer.scoped(SessionStore, make(options))
+): Layer.Layer<SessionStore, SessionStoreError | SessionOptionError, FileSystem.FileSystem | Path.Path> =>
+  Layer.scoped(sessionStoreTag, make(options))
 
 /** @internal */
 export const layerStoreConfig = (
   options: Config.Config.Wrap<FileSystemStoreOptions>
 ): Layer.Layer<SessionStore, SessionStoreError | ConfigError.ConfigError, FileSystem.FileSystem | Path.Path> =>
-  Layer.scoped(SessionStore, Effect.flatMap(Config.unwrap(options), make))
+  Layer.scoped(sessionStoreTag, optionsFromConfig(Effect.flatMap(Config.unwrap(options), make)))

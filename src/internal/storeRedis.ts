@@ -1,3 +1,4 @@
+import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
@@ -6,15 +7,17 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type { ClusterNode, ClusterOptions, RedisOptions } from "ioredis"
 import { Cluster, Redis } from "ioredis"
 import { createHash } from "node:crypto"
-import { SessionConflict, SessionStoreError } from "../SessionError.js"
-import type { SessionRecord, SessionStoreService } from "../SessionStore.js"
-import { SessionStore } from "../SessionStore.js"
+import { SessionConflict, type SessionOptionError, SessionStoreError } from "../SessionError.js"
+import type { Listing, SessionRecord, SessionStore, SessionStoreService } from "../SessionStore.js"
 import type { RedisStoreConfig, RedisStoreOptions } from "../SessionStore/Redis.js"
 import { decodeRecord, encodeRecord } from "./record.js"
-import { defaultTimeout, retainMillis, storeError } from "./storeCommon.js"
+import { defaultTimeout, optionsFromConfig, retainOption, storeError, timeoutOption } from "./storeCommon.js"
+import { summary } from "./storeList.js"
+import { sessionStoreTag } from "./storeTag.js"
 import { withTimeout } from "./storeTimeout.js"
 
 const STORE = "redis"
@@ -198,11 +201,12 @@ export const makeClient = (
 /** @internal */
 export const make = (
   options: RedisStoreOptions
-): Effect.Effect<SessionStoreService, SessionStoreError, Scope.Scope> =>
+): Effect.Effect<SessionStoreService, SessionStoreError | SessionOptionError, Scope.Scope> =>
   Effect.gen(function*() {
     const prefix = options.prefix ?? defaultPrefix
-    const retain = retainMillis(options.retainExpired)
-    const client = yield* makeClient(options)
+    const retain = yield* retainOption(options.retainExpired)
+    const timeout = yield* timeoutOption(options.timeout)
+    const client = yield* makeClient({ ...options, timeout })
     // a client of the app's is used as it is; the store's own clients get their writes coalesced
     const cork = options.client === undefined ? makeCork(client) : undefined
     // commands sent and not answered yet
@@ -331,27 +335,84 @@ export const make = (
       delete: (id: string) => command("delete", () => client.del(sessionKey(prefix, id)), () => Effect.void),
       deleteByUser,
       // Redis expires every key itself at expiresAt + retainExpired: nothing is left to purge
-      purge: Effect.succeed(0)
+      purge: Effect.succeed(0),
+      list: makeListing(client, prefix, command)
     } satisfies SessionStoreService
     // a client the store made has the timeout as its command timeout; an app's client gets a timer
-    return options.client === undefined ? store : withTimeout(store, options.timeout ?? defaultTimeout)
+    return options.client === undefined ? store : withTimeout(store, timeout)
   })
 
+type Command = <A, B, E = never>(
+  operation: SessionStoreError["operation"],
+  send: () => Promise<A>,
+  reply: (a: A) => Effect.Effect<B, E>
+) => Effect.Effect<B, E | SessionStoreError>
+
+const SCAN_COUNT = 500
+const LIST_CONCURRENCY = 16
+
+/** A glob pattern that matches `text` literally (for SCAN's MATCH). @internal */
+export const globEscape = (text: string): string => text.replace(/[*?[\]\\]/g, "\\$&")
+
+/**
+ * The listing: `SCAN` with `MATCH <prefix>s:*` on the server, or on every master of a cluster (a
+ * SCAN walks one node's keys), then one `HGET` per session for its summary.
+ */
+const makeListing = (client: Redis | Cluster, prefix: string, command: Command): Listing => {
+  const keys = (operation: SessionStoreError["operation"], kind: "s" | "u"): Stream.Stream<string, SessionStoreError> =>
+    Stream.suspend(() =>
+      Stream.fromIterable(client instanceof Cluster ? client.nodes("master") : [client]).pipe(
+        Stream.flatMap((node) =>
+          Stream.paginateChunkEffect("0", (cursor) =>
+            command(
+              operation,
+              () => node.scan(cursor, "MATCH", `${globEscape(prefix)}${kind}:*`, "COUNT", SCAN_COUNT),
+              ([next, found]) =>
+                Effect.succeed(
+                  [Chunk.unsafeFromArray(found), next === "0" ? Option.none() : Option.some(next)] as const
+                )
+            ))
+        )
+      )
+    )
+  // <prefix>s:{<id>}
+  const idOf = (key: string) => key.slice(prefix.length + 3, -1)
+  return {
+    entries: keys("list", "s").pipe(
+      Stream.mapEffect((key) =>
+        command("list", () => client.hget(key, "r"), (text) =>
+          Effect.succeed(
+            Option.map(text === null ? Option.none() : decodeRecord(text), (record) => summary(idOf(key), record))
+          )), { concurrency: LIST_CONCURRENCY }),
+      Stream.filterMap((row) => row)
+    ),
+    count: Stream.runCount(keys("count", "s")),
+    // the sessions, then the users' indexes; one key per DEL (on a cluster the keys are in many slots)
+    clear: Stream.concat(keys("clear", "s"), keys("clear", "u")).pipe(
+      Stream.mapEffect((key) => command("clear", () => client.del(key), () => Effect.void), {
+        concurrency: LIST_CONCURRENCY
+      }),
+      Stream.runDrain
+    )
+  }
+}
+
 /** @internal */
-export const layerStore = (options: RedisStoreOptions): Layer.Layer<SessionStore, SessionStoreError> =>
-  Layer.scoped(SessionStore, make(options))
+export const layerStore = (
+  options: RedisStoreOptions
+): Layer.Layer<SessionStore, SessionStoreError | SessionOptionError> => Layer.scoped(sessionStoreTag, make(options))
 
 /** @internal */
 export const layerStoreConfig = (
   options: Config.Config.Wrap<RedisStoreConfig>
 ): Layer.Layer<SessionStore, SessionStoreError | ConfigError.ConfigError> =>
   Layer.scoped(
-    SessionStore,
-    Effect.flatMap(Config.unwrap(options), (config) =>
+    sessionStoreTag,
+    optionsFromConfig(Effect.flatMap(Config.unwrap(options), (config) =>
       make({
         ...config,
         ...(config.nodes === undefined ? {} : { nodes: config.nodes.map(parseNode) })
-      }))
+      })))
   )
 
 const parseNode = (node: string): ClusterNode => {

@@ -1,6 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -8,12 +9,14 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import { SessionConflict, SessionStoreError } from "../SessionError.js"
-import type { SessionRecord, SessionStoreService } from "../SessionStore.js"
-import { SessionStore } from "../SessionStore.js"
+import * as Stream from "effect/Stream"
+import { SessionConflict, type SessionOptionError, SessionStoreError } from "../SessionError.js"
+import type { Listing, SessionRecord, SessionStore, SessionStoreService } from "../SessionStore.js"
 import type { SqlStoreDialect, SqlStoreOptions } from "../SessionStore/Sql.js"
 import { decodeRecord, encodeRecord } from "./record.js"
-import { defaultTimeout, retainMillis, schedulePurge, storeError } from "./storeCommon.js"
+import { optionsFromConfig, retainOption, schedulePurge, storeError, timeoutOption } from "./storeCommon.js"
+import { summary } from "./storeList.js"
+import { sessionStoreTag } from "./storeTag.js"
 import { withTimeout } from "./storeTimeout.js"
 
 const STORE = "sql"
@@ -163,7 +166,7 @@ const makeMysqlOperations = (
 /** @internal */
 export const make = (
   options: SqlStoreOptions = {}
-): Effect.Effect<SessionStoreService, SessionStoreError, SqlClient.SqlClient | Scope.Scope> =>
+): Effect.Effect<SessionStoreService, SessionStoreError | SessionOptionError, SqlClient.SqlClient | Scope.Scope> =>
   Effect.gen(function*() {
     const table = options.table ?? defaultTable
     if (!isValidTableName(table)) {
@@ -173,7 +176,8 @@ export const make = (
         detail: "the table name must be a plain SQL identifier (letters, digits, _; at most 48 characters)"
       })
     }
-    const retain = retainMillis(options.retainExpired)
+    const retain = yield* retainOption(options.retainExpired)
+    const timeout = yield* timeoutOption(options.timeout)
     // the app's name transforms (camelCase <-> snake_case) must not touch the store's own columns
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
     const dialect = sql.onDialectOrElse({
@@ -227,13 +231,14 @@ export const make = (
         if (rows.length !== 1) return yield* new SessionConflict({ store: STORE, expectedVersion })
       })
 
-    const purge: Effect.Effect<number, SessionStoreError> = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      sql`DELETE FROM ${t} WHERE expires_at <= ${now - retain} RETURNING id`.pipe(
-        Effect.map((rows) =>
-          rows.length
-        ),
-        Effect.mapError(storeError(STORE, "purge"))
-      ))
+    const purge: Effect.Effect<number, SessionStoreError> = Effect.flatMap(
+      Clock.currentTimeMillis,
+      (now) =>
+        sql`DELETE FROM ${t} WHERE expires_at <= ${now - retain} RETURNING id`.pipe(
+          Effect.map((rows) => rows.length),
+          Effect.mapError(storeError(STORE, "purge"))
+        )
+    )
 
     const mysqlOperations = mysql ? makeMysqlOperations(sql, t, retain) : undefined
 
@@ -252,19 +257,77 @@ export const make = (
             Effect.mapError(storeError(STORE, "deleteByUser"))
           ),
         purge,
+        list: makeListing(sql, table),
         ...mysqlOperations
       } satisfies SessionStoreService,
-      options?.timeout ?? defaultTimeout
+      timeout
     )
   })
+
+// ---------------------------------------------------------------------------------------------
+// the listing (SessionStoreService.list): standard SQL, the same on every dialect
+// ---------------------------------------------------------------------------------------------
+
+const LIST_PAGE = 500
+
+interface ListRow {
+  readonly id: string | Uint8Array
+  readonly created_at: number | string | bigint
+  readonly expires_at: number | string | bigint
+  readonly user_id: string | Uint8Array | null
+}
+
+/**
+ * Lists the table a page at a time, in id order (keyset pagination: each page starts after the last
+ * id of the previous one, so that a large table is never read at once nor scanned from the start).
+ * Counts with `COUNT(*)`; clears with one `DELETE`. BIGINT columns may come back as strings
+ * (PostgreSQL): they are read with `Number` (epoch milliseconds are safe integers).
+ */
+// a text column as a string: MySQL's VARBINARY ids and user ids come back as bytes
+const decoder = new TextDecoder()
+const text = (value: unknown): string => value instanceof Uint8Array ? decoder.decode(value) : String(value)
+
+const makeListing = (sql: SqlClient.SqlClient, table: string): Listing => {
+  const t = sql(table)
+  const page = (after: Option.Option<string>) =>
+    Effect.mapError(
+      Option.match(after, {
+        onNone: () => sql<ListRow>`SELECT id, created_at, expires_at, user_id FROM ${t} ORDER BY id LIMIT ${LIST_PAGE}`,
+        onSome: (id) =>
+          sql<ListRow>`SELECT id, created_at, expires_at, user_id FROM ${t} WHERE id > ${id}
+            ORDER BY id LIMIT ${LIST_PAGE}`
+      }),
+      storeError(STORE, "list")
+    )
+  return {
+    entries: Stream.paginateChunkEffect(Option.none<string>(), (after) =>
+      Effect.map(page(after), (rows) =>
+        [
+          Chunk.unsafeFromArray(rows.map((row) =>
+            summary(text(row.id), {
+              createdAt: Number(row.created_at),
+              expiresAt: Number(row.expires_at),
+              userId: row.user_id === null || row.user_id === undefined ? undefined : text(row.user_id)
+            })
+          )),
+          rows.length < LIST_PAGE ? Option.none() : Option.some(Option.some(text(rows[rows.length - 1]!.id)))
+        ] as const)),
+    count: sql<{ readonly n: number | string | bigint }>`SELECT COUNT(*) AS n FROM ${t}`.pipe(
+      Effect.map((rows) => Number(rows[0]?.n ?? 0)),
+      Effect.mapError(storeError(STORE, "count"))
+    ),
+    clear: Effect.mapError(Effect.asVoid(sql`DELETE FROM ${t}`), storeError(STORE, "clear"))
+  }
+}
 
 /** @internal */
 export const layerStore = (
   options?: SqlStoreOptions
-): Layer.Layer<SessionStore, SessionStoreError, SqlClient.SqlClient> => Layer.scoped(SessionStore, make(options))
+): Layer.Layer<SessionStore, SessionStoreError | SessionOptionError, SqlClient.SqlClient> =>
+  Layer.scoped(sessionStoreTag, make(options))
 
 /** @internal */
 export const layerStoreConfig = (
   options: Config.Config.Wrap<SqlStoreOptions>
 ): Layer.Layer<SessionStore, SessionStoreError | ConfigError.ConfigError, SqlClient.SqlClient> =>
-  Layer.scoped(SessionStore, Effect.flatMap(Config.unwrap(options), make))
+  Layer.scoped(sessionStoreTag, optionsFromConfig(Effect.flatMap(Config.unwrap(options), make)))
