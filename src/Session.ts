@@ -39,6 +39,7 @@
  * @since 0.1.0
  */
 import type * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as HashMap from "effect/HashMap"
 import type * as Layer from "effect/Layer"
@@ -365,6 +366,9 @@ export interface SessionService {
   readonly bindUser: (userId: string | undefined) => Effect.Effect<void, SessionStateError | SessionStoreError>
   /** The user the session is bound to. */
   readonly userId: Effect.Effect<Option.Option<string>, SessionStoreError>
+  readonly rememberFor: (
+    lifetime: Duration.DurationInput | null
+  ) => Effect.Effect<void, SessionDataError | SessionStateError | SessionStoreError>
 }
 
 /**
@@ -970,6 +974,35 @@ export const expiresAt: Effect.Effect<Date, SessionStoreError, SessionManager> =
   tags.SessionManagerTag,
   (m) => m.expiresAt
 )
+
+/**
+ * "Remember me": gives this session a lifetime of its own, chosen in the handler (express-session's
+ * `req.session.cookie.maxAge = …`). From the unit's commit on, the session's idle timeout is
+ * `lifetime` (its absolute lifetime at least as long), and over HTTP its cookie is persistent, with
+ * a `Max-Age` that follows the session's expiry. `null` goes back to the layer's options and a
+ * browser-session cookie. The choice is stored with the session's data (as express-session stores
+ * its `cookie`), so every store keeps it; `Session.keys` and `Session.entries` do not show it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Session } from "effect-session"
+ *
+ * const login = (user: string, remember: boolean) =>
+ *   Effect.gen(function*() {
+ *     yield* Session.set("user", user)
+ *     yield* Session.regenerate
+ *     if (remember) yield* Session.rememberFor("30 days")
+ *   })
+ * ```
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const rememberFor = (
+  lifetime: Duration.DurationInput | null
+): Effect.Effect<void, SessionDataError | SessionStateError | SessionStoreError, Session> =>
+  withSession((s) => s.rememberFor(lifetime))
 
 /**
  * Typed keys for every field of a struct: the whole session typed at once, for code coming from

@@ -89,3 +89,47 @@ describe("express-session parity", () => {
       expect(wrong._tag === "SessionOptionError" && wrong.option).toBe("maxBytes")
     }))
 })
+
+describe("remember me (a per-session lifetime)", () => {
+  it.effect("Session.rememberFor: the session's own idle timeout, stored with it, hidden from keys", () =>
+    Effect.gen(function*() {
+      const options = { idleTimeout: "30 minutes", absoluteTimeout: "8 hours" } as const
+      const on = Effect.provide(Session.open("remembered", options))
+      yield* Effect.gen(function*() {
+        yield* Session.set(Count, 1)
+        yield* Session.rememberFor("30 days")
+      }).pipe(Session.transaction, on)
+      // a remembered session lives at most its lifetime from its creation (its absolute deadline is
+      // the longer of the layer's and the lifetime): 30 days however busy, and idle for as long
+      expect((yield* Session.expiresAt.pipe(on)).getTime()).toBe(30 * 24 * 60 * 60_000)
+      // an hour later (past the layer's 30 minutes idle): still there, the lifetime hidden from keys
+      yield* TestClock.adjust("1 hour")
+      const seen = yield* Effect.gen(function*() {
+        expect(yield* Session.expired).toEqual(Option.none())
+        return [yield* Session.transaction(Session.keys), yield* Session.transaction(Session.get(Count))] as const
+      }).pipe(on)
+      expect(seen).toEqual([["count"], Option.some(1)])
+      // and ten days later too (past the layer's 8-hour lifetime)
+      yield* TestClock.adjust("10 days")
+      expect(yield* Session.transaction(Session.get(Count)).pipe(on)).toEqual(Option.some(1))
+      // forgetting it, before the session outlived the layer's lifetime: back to the 30 minutes
+      const fresh = Effect.provide(Session.open("fresh", options))
+      yield* Session.transaction(Effect.zipRight(Session.set(Count, 5), Session.rememberFor("1 day"))).pipe(fresh)
+      yield* TestClock.adjust("2 hours")
+      yield* Session.transaction(Session.rememberFor(null)).pipe(fresh)
+      yield* TestClock.adjust("31 minutes")
+      const expired = yield* Session.expired.pipe(fresh)
+      expect(Option.map(expired, (t) => t.reason)).toEqual(Option.some("Idle"))
+      // forgetting it after the layer's lifetime has passed: a save would already be expired, so the
+      // commit is a conflict and nothing is written (the remembered session stays as it was)
+      const late = yield* Effect.flip(Session.transaction(Session.rememberFor(null)).pipe(on))
+      expect(late._tag).toBe("SessionConflict")
+      expect(yield* Session.transaction(Session.get(Count)).pipe(on)).toEqual(Option.some(1))
+    }).pipe(Effect.provide(SessionStore.layerMemory({ sweepInterval: "1 day" }))))
+
+  it.effect("a lifetime that is not positive is refused", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Session.transaction(Session.rememberFor("0 millis")))
+      expect(error._tag).toBe("SessionDataError")
+    }).pipe(Effect.provide(open("zero"))))
+})

@@ -192,10 +192,18 @@ const sessionCookie = (options: CookieOptions) => {
   return {
     name,
     persistent,
-    set: (response: HttpServerResponse.HttpServerResponse, value: string, expiresAt: number, now: number) =>
+    set: (
+      response: HttpServerResponse.HttpServerResponse,
+      value: string,
+      expiresAt: number,
+      now: number,
+      remembered = false
+    ) =>
       HttpServerResponse.unsafeSetCookie(response, name, value, {
         ...base,
-        ...(persistent ? { maxAge: Duration.seconds(Math.max(0, Math.round((expiresAt - now) / 1000))) } : {})
+        ...(persistent || remembered
+          ? { maxAge: Duration.seconds(Math.max(0, Math.round((expiresAt - now) / 1000))) }
+          : {})
       }),
     expire: (response: HttpServerResponse.HttpServerResponse) =>
       HttpServerResponse.unsafeSetCookie(response, name, "", { ...base, maxAge: Duration.zero })
@@ -221,8 +229,9 @@ const cookieTransport = (signer: Signer, options: CookieOptions): ResolvedTransp
       const id = outcome.storedId
       if (id !== undefined) {
         // a cookie an older secret signed is signed again with the first one (rotation without logouts)
-        if (unchanged(presented, id) && !(persistent && outcome.saved)) return response
-        return cookie.set(response, signer.sign(id), outcome.expiresAt, now)
+        // a persistent cookie (or a remembered session's, see Session.rememberFor) follows every save
+        if (unchanged(presented, id) && !((persistent || outcome.persistent) && outcome.saved)) return response
+        return cookie.set(response, signer.sign(id), outcome.expiresAt, now, outcome.persistent)
       }
       // the presented session is gone (destroyed, expired, unknown): expire the cookie
       if (presented !== undefined && outcome.touched) return cookie.expire(response)
@@ -519,15 +528,15 @@ const applyTransport = (
   manager: core.Manager,
   presented: Verified | undefined
 ) =>
-(response: HttpServerResponse.HttpServerResponse) =>
+(response: HttpServerResponse.HttpServerResponse) => {
   // called once the request's units have ended (a continuation of the handler): one step
-  config.transport.needsTime
+  const outcome = manager.outcome()
+  return config.transport.needsTime || outcome.persistent
     ? Effect.clockWith((clock) =>
-      Effect.succeed(
-        config.transport.write(response, manager.outcome(), presented, clock.unsafeCurrentTimeMillis())
-      )
+      Effect.succeed(config.transport.write(response, outcome, presented, clock.unsafeCurrentTimeMillis()))
     )
-    : Effect.succeed(config.transport.write(response, manager.outcome(), presented, 0))
+    : Effect.succeed(config.transport.write(response, outcome, presented, 0))
+}
 
 /**
  * Runs an HTTP app with a session per request: the handler is one unit of work that commits when it

@@ -10,6 +10,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
+import * as HashMap from "effect/HashMap"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -34,7 +35,7 @@ import {
   tryAcquire
 } from "./locks.js"
 import * as metrics from "./metrics.js"
-import { expiryFor, type ResolvedOptions } from "./options.js"
+import { expiryFor, LIFETIME_KEY, type ResolvedOptions, timeoutsOf } from "./options.js"
 import { plan } from "./plan.js"
 import { emptyData, fromRecord, Outcome, Redacting, toRecord, untouchedOutcome } from "./snapshot.js"
 import { syncOf, type SyncStore } from "./syncStore.js"
@@ -144,7 +145,13 @@ export class Manager extends Redacting implements SessionManagerService, Executo
     const state = this.state
     return state === undefined
       ? untouchedOutcome
-      : new Outcome(true, state.version > 0 ? state.id : undefined, this.saved, state.expiresAt)
+      : new Outcome(
+        true,
+        state.version > 0 ? state.id : undefined,
+        this.saved,
+        state.expiresAt,
+        HashMap.size(state.data) > 0 && HashMap.has(state.data, LIFETIME_KEY)
+      )
   }
 
   private observe(owner: LockOwner | undefined, snapshot: Committed): Committed {
@@ -200,7 +207,9 @@ export class Manager extends Redacting implements SessionManagerService, Executo
     this.expiredRecord = new SessionTimeout({
       sessionId: Redacted.make(snapshot.id),
       expiredAt: snapshot.expiresAt,
-      reason: snapshot.createdAt + this.options.absoluteMillis <= snapshot.expiresAt ? "Absolute" : "Idle",
+      reason: snapshot.createdAt + timeoutsOf(this.options, snapshot.data).absoluteMillis <= snapshot.expiresAt
+        ? "Absolute"
+        : "Idle",
       data: snapshot.data
     })
     return Effect.as(

@@ -6,9 +6,11 @@
  */
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
+import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import { SessionOptionError } from "../SessionError.js"
 import type { ConflictPolicy, SessionOptions } from "../SessionManager.js"
+import type { Json } from "./json.js"
 
 /** @internal */
 export const defaults = {
@@ -96,6 +98,44 @@ export const resolveOptions = (options: SessionOptions = {}): Either.Either<Reso
     return { idleMillis, absoluteMillis, touchMillis, lockTimeout, onConflict, retryAttempts, maxBytes }
   })
 
-/** The deadline of a session created at `createdAt` and used at `now`: the earlier of the two. @internal */
-export const expiryFor = (options: ResolvedOptions, now: number, createdAt: number): number =>
-  Math.min(now + options.idleMillis, createdAt + options.absoluteMillis)
+/**
+ * The data key under which a session keeps a lifetime of its own ("remember me", see
+ * `Session.rememberFor`): `{ "idle": milliseconds }`. Like express-session's `cookie`, it lives with
+ * the data, so every store keeps it; `Session.keys` and `Session.entries` do not show it.
+ *
+ * @internal
+ */
+export const LIFETIME_KEY = "effect-session/lifetime"
+
+/** The idle and absolute timeouts of a session whose data is `data`: its own, or the options'. @internal */
+export const timeoutsOf = (
+  options: ResolvedOptions,
+  data: HashMap.HashMap<string, Json>
+): { readonly idleMillis: number; readonly absoluteMillis: number } => {
+  if (HashMap.size(data) === 0) return options
+  const own = HashMap.get(data, LIFETIME_KEY)
+  if (Option.isNone(own)) return options
+  const value = own.value
+  const idle = typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as { readonly [key: string]: Json })["idle"]
+    : undefined
+  if (typeof idle !== "number" || !(idle > 0) || !Number.isFinite(idle)) return options
+  // a remembered session lives at least as long as it is remembered for
+  return { idleMillis: idle, absoluteMillis: Math.max(options.absoluteMillis, idle) }
+}
+
+/**
+ * The deadline of a session created at `createdAt`, holding `data`, used at `now`: the earlier of
+ * its idle and absolute deadlines. @internal
+ */
+export const expiryFor = (
+  options: ResolvedOptions,
+  now: number,
+  createdAt: number,
+  data: HashMap.HashMap<string, Json> = emptyMap
+): number => {
+  const timeouts = timeoutsOf(options, data)
+  return Math.min(now + timeouts.idleMillis, createdAt + timeouts.absoluteMillis)
+}
+
+const emptyMap: HashMap.HashMap<string, Json> = HashMap.empty()

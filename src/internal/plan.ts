@@ -10,7 +10,7 @@
  * | Create      | a new session that holds data                               | save at version 0                    |
  * | Regenerate  | regenerate on a stored session                              | save under the new id, delete the old |
  * | Destroy     | destroy on a stored session (then maybe a Create)           | delete, then save if data was written |
- * | Expired     | the session's deadline passed while the unit ran            | none: the commit is a conflict       |
+ * | Expired     | the session's deadline passed while the unit ran, or the save would set one already past | none: the commit is a conflict |
  *
  * @internal
  */
@@ -59,7 +59,7 @@ export const created = (
   createdAt: number,
   data: SessionData,
   userId: string | undefined
-): Committed => ({ id, version: 1, createdAt, expiresAt: expiryFor(options, now, createdAt), userId, data })
+): Committed => ({ id, version: 1, createdAt, expiresAt: expiryFor(options, now, createdAt, data), userId, data })
 
 /** The next version of `base` with `data`, its idle deadline moved. @internal */
 export const nextVersion = (
@@ -72,7 +72,7 @@ export const nextVersion = (
   id: base.id,
   version: base.version + 1,
   createdAt: base.createdAt,
-  expiresAt: expiryFor(options, now, base.createdAt),
+  expiresAt: expiryFor(options, now, base.createdAt, data),
   userId,
   data
 })
@@ -84,6 +84,18 @@ export const nextVersion = (
  * @internal
  */
 export const plan = (
+  base: Committed,
+  unit: UnitChanges,
+  now: number,
+  options: ResolvedOptions,
+  newId: () => string
+): Plan => {
+  const decided = decide(base, unit, now, options, newId)
+  // never a save of a record whose deadline has already passed (a lifetime shortened past it, say)
+  return "next" in decided && decided._tag !== "Unchanged" && decided.next.expiresAt <= now ? Plan.Expired() : decided
+}
+
+const decide = (
   base: Committed,
   unit: UnitChanges,
   now: number,
@@ -109,7 +121,7 @@ export const plan = (
   if (base.version === 0) return planNew(base, unit, now, options)
   if (changed(base, unit)) return Plan.Save({ next: nextVersion(options, base, now, unit.data, unit.userId) })
   // unchanged: move the idle deadline only when it moves by at least touchInterval
-  const moved = expiryFor(options, now, base.createdAt) - base.expiresAt
+  const moved = expiryFor(options, now, base.createdAt, base.data) - base.expiresAt
   if (moved <= 0 || moved < options.touchMillis) return Plan.Unchanged({ next: base })
   return Plan.Touch({ next: nextVersion(options, base, now, base.data, base.userId) })
 }

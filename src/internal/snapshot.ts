@@ -50,7 +50,9 @@ export class Outcome extends Redacting implements PublicOutcome {
     /** The id under which the session is stored now, if it is stored. */
     readonly storedId: string | undefined,
     readonly saved: boolean,
-    readonly expiresAt: number
+    readonly expiresAt: number,
+    /** The session chose a lifetime of its own (`Session.rememberFor`): its cookie is persistent. */
+    readonly persistent: boolean = false
   ) {
     super()
   }
@@ -63,7 +65,8 @@ export class Outcome extends Redacting implements PublicOutcome {
       touched: this.touched,
       stored: this.storedId !== undefined,
       saved: this.saved,
-      expiresAt: this.expiresAt
+      expiresAt: this.expiresAt,
+      persistent: this.persistent
     }
   }
 }

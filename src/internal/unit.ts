@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"
 import * as Metric from "effect/Metric"
@@ -22,6 +23,7 @@ import { decodeSync, encodeSync, keyName } from "./keys.js"
 import type { LockOwner } from "./locks.js"
 import type { Manager } from "./manager.js"
 import * as metrics from "./metrics.js"
+import { LIFETIME_KEY } from "./options.js"
 import { dataSize, entrySize } from "./size.js"
 import { type Data, emptyData, Redacting } from "./snapshot.js"
 
@@ -357,12 +359,30 @@ export class Unit extends Redacting implements SessionService {
     })
   }
 
+  // the app's data: without the session's own lifetime (see rememberFor), when it has one
+  private appData(d: Data): Data {
+    return HashMap.size(d) > 0 && HashMap.has(d, LIFETIME_KEY) ? HashMap.remove(d, LIFETIME_KEY) : d
+  }
+
   get keys(): Effect.Effect<ReadonlyArray<string>, SessionStoreError> {
-    return this.withData((d) => Effect.succeed(Array.from(HashMap.keys(d))))
+    return this.withData((d) => Effect.succeed(Array.from(HashMap.keys(this.appData(d)))))
   }
 
   get entries(): Effect.Effect<HashMap.HashMap<string, Json>, SessionStoreError> {
-    return this.withData(Effect.succeed)
+    return this.withData((d) => Effect.succeed(this.appData(d)))
+  }
+
+  rememberFor(
+    lifetime: Duration.DurationInput | null
+  ): Effect.Effect<void, SessionDataError | SessionStateError | SessionStoreError> {
+    if (lifetime === null) return this.remove(LIFETIME_KEY)
+    const idle = Duration.toMillis(Duration.decode(lifetime))
+    if (!(idle > 0) || !Number.isFinite(idle)) {
+      return Effect.fail(
+        new SessionDataError({ key: LIFETIME_KEY, reason: "Encode", detail: "a lifetime must be positive and finite" })
+      )
+    }
+    return this.set(LIFETIME_KEY, { idle })
   }
 
   get savepoint(): Effect.Effect<Savepoint, SessionStateError | SessionStoreError> {
