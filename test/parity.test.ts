@@ -90,6 +90,23 @@ describe("express-session parity", () => {
     }))
 })
 
+describe("resave: false", () => {
+  it.effect("setting a key to the value it already holds is no change: no save", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.SessionStore
+      const List = Session.key("list", Schema.Array(Schema.Number))
+      yield* Session.transaction(Effect.zipRight(Session.set(Count, 1), Session.set(List, [1, 2])))
+      yield* Session.transaction(Effect.gen(function*() {
+        yield* Session.set(Count, 1)
+        yield* Session.set(List, [1, 2]) // an equal array, not the same one
+        yield* Session.modify(Count, () => 1)
+      }))
+      expect(Option.map(yield* store.load("same"), (r) => r.version)).toEqual(Option.some(1))
+      yield* Session.transaction(Session.set(List, [2, 1]))
+      expect(Option.map(yield* store.load("same"), (r) => r.version)).toEqual(Option.some(2))
+    }).pipe(Effect.provide(open("same"))))
+})
+
 describe("remember me (a per-session lifetime)", () => {
   it.effect("Session.rememberFor: the session's own idle timeout, stored with it, hidden from keys", () =>
     Effect.gen(function*() {

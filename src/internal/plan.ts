@@ -90,18 +90,6 @@ export const plan = (
   options: ResolvedOptions,
   newId: () => string
 ): Plan => {
-  const decided = decide(base, unit, now, options, newId)
-  // never a save of a record whose deadline has already passed (a lifetime shortened past it, say)
-  return "next" in decided && decided._tag !== "Unchanged" && decided.next.expiresAt <= now ? Plan.Expired() : decided
-}
-
-const decide = (
-  base: Committed,
-  unit: UnitChanges,
-  now: number,
-  options: ResolvedOptions,
-  newId: () => string
-): Plan => {
   // a stored session whose deadline passed while the unit ran: writing it would bring it back
   if (base.version > 0 && base.expiresAt <= now) return Plan.Expired()
   if (unit.destroy) {
@@ -112,22 +100,31 @@ const decide = (
   if (unit.regenerate) {
     const id = newId()
     if (base.version === 0) return planNew({ ...base, id }, unit, now, options)
-    return Plan.Regenerate({
-      next: created(options, id, now, base.createdAt, unit.data, unit.userId),
-      oldId: base.id,
-      oldVersion: base.version
-    })
+    return writing(
+      Plan.Regenerate({
+        next: created(options, id, now, base.createdAt, unit.data, unit.userId),
+        oldId: base.id,
+        oldVersion: base.version
+      }),
+      now
+    )
   }
   if (base.version === 0) return planNew(base, unit, now, options)
-  if (changed(base, unit)) return Plan.Save({ next: nextVersion(options, base, now, unit.data, unit.userId) })
+  if (changed(base, unit)) {
+    return writing(Plan.Save({ next: nextVersion(options, base, now, unit.data, unit.userId) }), now)
+  }
   // unchanged: move the idle deadline only when it moves by at least touchInterval
   const moved = expiryFor(options, now, base.createdAt, base.data) - base.expiresAt
   if (moved <= 0 || moved < options.touchMillis) return Plan.Unchanged({ next: base })
   return Plan.Touch({ next: nextVersion(options, base, now, base.data, base.userId) })
 }
 
+// never a save of a record whose deadline has already passed (a lifetime shortened past it, say)
+const writing = <P extends Plan & { readonly next: Committed }>(plan: P, now: number): Plan =>
+  plan.next.expiresAt <= now ? Plan.Expired() : plan
+
 // a session that is not stored: never save an empty one
 const planNew = (base: Committed, unit: UnitChanges, now: number, options: ResolvedOptions): Plan =>
   HashMap.size(unit.data) === 0
     ? Plan.Unchanged({ next: base })
-    : Plan.Create({ next: created(options, base.id, now, base.createdAt, unit.data, unit.userId) })
+    : writing(Plan.Create({ next: created(options, base.id, now, base.createdAt, unit.data, unit.userId) }), now)

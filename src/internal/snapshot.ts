@@ -126,4 +126,7 @@ export const changedKeys = (base: Data, next: Data, equal: (a: Json, b: Json) =>
 }
 
 /** @internal */
-export const jsonEqual = (a: Json, b: Json): boolean => a === b || JSON.stringify(a) === JSON.stringify(b)
+export const jsonEqual = (a: Json, b: Json): boolean =>
+  a === b ||
+  (typeof a === "object" && a !== null && typeof b === "object" && b !== null &&
+    JSON.stringify(a) === JSON.stringify(b))

@@ -25,7 +25,7 @@ import type { Manager } from "./manager.js"
 import * as metrics from "./metrics.js"
 import { LIFETIME_KEY } from "./options.js"
 import { dataSize, entrySize } from "./size.js"
-import { type Data, emptyData, Redacting } from "./snapshot.js"
+import { type Data, emptyData, jsonEqual, Redacting } from "./snapshot.js"
 
 /** What a unit holds; written only by its `Unit` (and its lock field by locks.ts). @internal */
 export interface UnitState extends LockOwner {
@@ -72,6 +72,12 @@ export class SavepointObject extends Redacting implements Savepoint {
   protected redacted() {
     return { _id: "effect-session/Savepoint", valid: this.isValid }
   }
+}
+
+// whether `data` holds `value` under `name` already (equal JSON)
+const holds = (data: Data, name: string, value: Json): boolean => {
+  const current = HashMap.get(data, name)
+  return Option.isSome(current) && jsonEqual(current.value, value)
 }
 
 /**
@@ -310,6 +316,8 @@ export class Unit extends Redacting implements SessionService {
       const json = encodeSync(k, value)
       if (json instanceof SessionDataError) return Effect.fail(json)
       const name = keyName(k)
+      // the value it already holds is no change: no save, no cookie (express-session's resave: false)
+      if (holds(d, name, json)) return Effect.void
       const tooLarge = this.resize(d, name, json)
       if (tooLarge !== undefined) return Effect.fail(tooLarge)
       this.unit.data = HashMap.set(d, name, json)
@@ -333,9 +341,11 @@ export class Unit extends Redacting implements SessionService {
       const next = f(current)
       const json = encodeSync(k, next)
       if (json instanceof SessionDataError) return Effect.fail(json)
-      const tooLarge = this.resize(d, name, json)
-      if (tooLarge !== undefined) return Effect.fail(tooLarge)
-      this.unit.data = HashMap.set(d, name, json)
+      if (!holds(d, name, json)) {
+        const tooLarge = this.resize(d, name, json)
+        if (tooLarge !== undefined) return Effect.fail(tooLarge)
+        this.unit.data = HashMap.set(d, name, json)
+      }
       // a primitive as given; otherwise what a later get gives: the stored value, decoded and frozen
       if (typeof k !== "string" && (typeof next !== "object" || next === null)) {
         return Effect.succeed(next as ValueOf<K>)
