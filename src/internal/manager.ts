@@ -291,7 +291,7 @@ export class Manager extends Redacting implements SessionManagerService, Executo
     unit: UnitState,
     k: (committed: Committed) => Effect.Effect<A, E>
   ): Effect.Effect<A, E | SessionStoreError> {
-    if (unit.mode === "read") return Effect.flatMap(this.readLatest(), k)
+    if (unit.mode === "read") return this.readLatest(k)
     const hadState = this.state !== undefined
     const id = this.state?.id ?? this.presented
     // a new session without a presented id: its random id is made first (no store call)
@@ -349,30 +349,39 @@ export class Manager extends Redacting implements SessionManagerService, Executo
     )
   }
 
-  /** A reader's first access: the latest durable snapshot, without the lock. */
-  private readLatest(): Effect.Effect<Committed, SessionStoreError> {
+  /** A reader's first access: the latest durable snapshot, without the lock, then `k`. */
+  private readLatest<A, E>(k: (committed: Committed) => Effect.Effect<A, E>): Effect.Effect<A, E | SessionStoreError> {
     return withClockAndSpans((clock, spans) => {
       const now = clock.unsafeCurrentTimeMillis()
       const state = this.state
       if (state === undefined) {
         const presented = this.presented
         const sync = this.sync
-        return presented !== undefined && sync !== undefined && !spans
-          ? this.settleFirstLoad(presented, sync.load(presented), now, undefined)
-          : this.firstLoad(now, spans)
+        if (presented === undefined || sync === undefined || spans) return Effect.flatMap(this.firstLoad(now, spans), k)
+        const found = sync.load(presented)
+        // the common case (a stored session, still valid) in this one step
+        if (Option.isSome(found) && found.value.expiresAt > now) {
+          return k(this.state = this.observe(undefined, fromRecord(presented, found.value)))
+        }
+        return Effect.flatMap(this.settleFirstLoad(presented, found, now, undefined), k)
       }
-      if (state.expiresAt <= now) return this.expire(state, now)
-      // a new session with a random id; or nobody else held the lock since our own last release
-      if (
-        !this.stale &&
-        ((state.version === 0 && !this.adopt) ||
-          (this.released !== 0 && lastRelease(this.locks, state.id) === this.released))
-      ) {
-        return Effect.succeed(state)
-      }
-      this.stale = false
-      return this.reload(state, now, spans, undefined)
+      return Effect.flatMap(this.latest(state, now, spans), k)
     })
+  }
+
+  // a cached state, as current as a reader needs it
+  private latest(state: Committed, now: number, spans: boolean): Effect.Effect<Committed, SessionStoreError> {
+    if (state.expiresAt <= now) return this.expire(state, now)
+    // a new session with a random id; or nobody else held the lock since our own last release
+    if (
+      !this.stale &&
+      ((state.version === 0 && !this.adopt) ||
+        (this.released !== 0 && lastRelease(this.locks, state.id) === this.released))
+    ) {
+      return Effect.succeed(state)
+    }
+    this.stale = false
+    return this.reload(state, now, spans, undefined)
   }
 
   /** A reader's first write: the session's lock, as a writer takes it at its first access. */
