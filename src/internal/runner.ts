@@ -23,11 +23,11 @@ import {
   type SessionStoreError
 } from "../SessionError.js"
 import type { MakeOptions, SessionManager, SessionManagerService, SessionOptions } from "../SessionManager.js"
-import type { SessionStoreService } from "../SessionStore.js"
-import { SessionStore } from "../SessionStore.js"
+import type { SessionStore, SessionStoreService } from "../SessionStore.js"
 import { Manager } from "./manager.js"
 import * as metrics from "./metrics.js"
 import { type ResolvedOptions, resolveOptions } from "./options.js"
+import { sessionStoreTag } from "./storeTag.js"
 import { SessionManagerTag, SessionTag } from "./tags.js"
 import { Unit, type UnitMode } from "./unit.js"
 
