@@ -195,7 +195,7 @@ export const makeManager = (
   Effect.flatMap(
     resolveOptions(options),
     (resolved) =>
-      Effect.map(SessionStore, (store) => new Manager(store, resolved, options.id, options.adoptUnknownId ?? false))
+      Effect.map(sessionStoreTag, (store) => new Manager(store, resolved, options.id, options.adoptUnknownId ?? false))
   )
 
 /** @internal */
