@@ -71,7 +71,13 @@ export interface SessionRecord {
  *    (0 when there is none) equals `expectedVersion`, and fails with `SessionConflict` otherwise.
  *    `record.version` is `expectedVersion + 1`. Of two concurrent saves with the same expected
  *    version, exactly one succeeds. A save is atomic: a reader sees the old record or the new one.
- * 4. `delete(id)` removes the record; deleting an absent id succeeds.
+ * 4. `delete(id)` removes the record; deleting an absent id succeeds. `delete(id, expectedVersion)`
+ *    is a compare-and-set delete: it removes the record only if the version held now is exactly
+ *    `expectedVersion`, atomically (of a delete and a concurrent save, one sees the other's result),
+ *    and fails with `SessionConflict` (the store's name, `expectedVersion`) otherwise, leaving the
+ *    record as it was. An absent record with an `expectedVersion` is a conflict too: someone else
+ *    deleted or regenerated it. Regenerate and destroy delete the old id this way, so that a write
+ *    another process committed meanwhile is never deleted unseen.
  * 5. Stored records are isolated: nothing the caller holds after `save` or receives from `load`
  *    shares mutable state with the store.
  * 6. `deleteByUser(userId)` removes every record bound to that user and returns how many; `purge`
@@ -80,13 +86,18 @@ export interface SessionRecord {
  *
  * ## Declared capabilities
  *
- * Two members are optional: a store declares what it can do, and nothing is detected any other way.
+ * Three members are optional: a store declares what it can do, and nothing is detected any other way.
  *
  * - `sync` ({@link Sync}): `load` and `save` as plain functions, for a store that completes them at
  *   once (the memory store). The manager calls them on its hot path instead of building effects.
  * - `list` ({@link Listing}): list, count and clear the stored sessions (admin screens; express-session's
  *   `store.all`, `length` and `clear`). Reach it through {@link list}, which fails with a typed error
  *   for a store without it.
+ * - `tentative`: whether a write made now, by the calling fiber, joins an outer transaction of the
+ *   app that may still roll back (the SQL store inside `sql.withTransaction`). The manager then
+ *   treats what it committed as not yet durable: it hands that snapshot to no other unit, and its
+ *   next unit reads the store again. A store whose writes are durable when they answer leaves it
+ *   out.
  *
  * A wrapper that replaces `load` or `save` (a timeout, a counter, a fault injector) must not pass
  * `sync` on: {@link withTimeout} drops it, and a `sync` whose `effects` are not the store's own
@@ -110,7 +121,12 @@ export interface SessionRecord {
  *           ? Effect.sync(() => void records.set(id, record))
  *           : Effect.fail(new SessionError.SessionConflict({ store: "map", expectedVersion }))
  *       ),
- *     delete: (id) => Effect.sync(() => void records.delete(id)),
+ *     delete: (id, expectedVersion) =>
+ *       Effect.suspend(() =>
+ *         expectedVersion === undefined || records.get(id)?.version === expectedVersion
+ *           ? Effect.sync(() => void records.delete(id))
+ *           : Effect.fail(new SessionError.SessionConflict({ store: "map", expectedVersion }))
+ *       ),
  *     deleteByUser: (userId) =>
  *       Effect.sync(() => {
  *         const ids = [...records].filter(([, r]) => r.userId === userId).map(([id]) => id)
@@ -136,13 +152,23 @@ export interface SessionStoreService {
     record: SessionRecord,
     expectedVersion: number
   ) => Effect.Effect<void, SessionStoreError | SessionConflict>
-  readonly delete: (id: string) => Effect.Effect<void, SessionStoreError>
+  /**
+   * Removes the record of `id`. With `expectedVersion`, only if that is the version held now;
+   * otherwise (another version, or no record) a `SessionConflict` and nothing changes (invariant 4).
+   */
+  readonly delete: (id: string, expectedVersion?: number) => Effect.Effect<void, SessionStoreError | SessionConflict>
   readonly deleteByUser: (userId: string) => Effect.Effect<number, SessionStoreError>
   readonly purge: Effect.Effect<number, SessionStoreError>
   /** Synchronous `load` and `save`, for a store that completes them at once. See {@link Sync}. */
   readonly sync?: Sync | undefined
   /** Listing, counting and clearing the stored sessions. See {@link Listing} and {@link list}. */
   readonly list?: Listing | undefined
+  /**
+   * Whether a write made now by this fiber joins an outer transaction of the app that may still
+   * roll back (so that it is not durable until that transaction commits). Declared by the SQL store
+   * (true inside `sql.withTransaction`); a store whose writes are durable at once leaves it out.
+   */
+  readonly tentative?: Effect.Effect<boolean> | undefined
 }
 
 /**
@@ -554,8 +580,9 @@ export type RecordMigration = (stored: { readonly [key: string]: unknown }) => S
  * fiber's `Clock` (`TestClock` in tests); a call that times out is interrupted without waiting for
  * it, and each call runs interruptibly, even inside a commit.
  *
- * The wrapper keeps the store's `list` (each call bounded the same way) and drops its `sync`: the
- * synchronous operations cannot be bounded, so the manager goes through the bounded effects.
+ * The wrapper keeps the store's `list` (each call bounded the same way) and its `tentative`, and
+ * drops its `sync`: the synchronous operations cannot be bounded, so the manager goes through the
+ * bounded effects.
  *
  * @example
  * ```ts

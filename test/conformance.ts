@@ -12,9 +12,22 @@
  * `list` unless it says `list: false`.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { Layer } from "effect"
-import { Chunk, Clock, Duration, Effect, Either, Option, Redacted, Stream, TestClock } from "effect"
-import { Session, SessionStore } from "effect-session"
+import {
+  Chunk,
+  Clock,
+  Deferred,
+  Duration,
+  Effect,
+  Either,
+  Fiber,
+  Layer,
+  Option,
+  Random,
+  Redacted,
+  Stream,
+  TestClock
+} from "effect"
+import { Session, SessionManager, SessionStore } from "effect-session"
 import type { SessionRecord } from "effect-session/SessionStore"
 import { syncOf } from "../src/internal/syncStore.js"
 import { Failed, Path, transactional, visit } from "./utils/seed.js"
@@ -38,6 +51,12 @@ export interface ConformanceOptions<R> {
   readonly sync?: boolean
   /** The store declares the listing capability (`SessionStoreService.list`). Default: true. */
   readonly list?: boolean
+  /**
+   * Runs `effect` inside an outer transaction of the app that the store's writes join (the SQL
+   * store: `sql.withTransaction`). Given, the store must declare `tentative` and say true in there,
+   * false outside; not given, it must not declare `tentative`.
+   */
+  readonly transaction?: <A, E, R2>(effect: Effect.Effect<A, E, R2>) => Effect.Effect<A, unknown, R | R2>
 }
 
 const MINUTE = 60_000
@@ -149,6 +168,83 @@ export const conformance = <R, E>(
         const old = yield* Effect.flip(store.save(id, record(now, { x: "old" }, 2), 1))
         expect(old._tag).toBe("SessionConflict")
         expect(Option.getOrThrow(yield* store.load(id)).data).toEqual({ x: 2 })
+      })
+    )
+
+    test(
+      "delete with an expected version is a compare-and-set; without one it is idempotent",
+      Effect.gen(function*() {
+        const store = yield* Store
+        const now = yield* Clock.currentTimeMillis
+        const id = freshId()
+        yield* store.save(id, record(now, { x: 1 }, 1), 0)
+        yield* store.save(id, record(now, { x: 2 }, 2), 1)
+        // a wrong version (older, newer): a SessionConflict naming the store and the version, and the
+        // record stays as it was
+        for (const wrong of [1, 3, 0]) {
+          const conflict = yield* Effect.flip(store.delete(id, wrong))
+          expect(conflict._tag).toBe("SessionConflict")
+          if (conflict._tag === "SessionConflict") {
+            expect(conflict.store).toBe(store.name)
+            expect(conflict.expectedVersion).toBe(wrong)
+          }
+          expect(Option.getOrThrow(yield* store.load(id))).toEqual(record(now, { x: 2 }, 2))
+        }
+        // the right version deletes
+        yield* store.delete(id, 2)
+        expect(Option.isNone(yield* store.load(id))).toBe(true)
+        // a record that is not there, with a version: someone else deleted or regenerated it
+        const gone = yield* Effect.flip(store.delete(id, 2))
+        expect(gone._tag).toBe("SessionConflict")
+        const never = yield* Effect.flip(store.delete(freshId(), 1))
+        expect(never._tag).toBe("SessionConflict")
+        // without a version: unconditional and idempotent, as before
+        yield* store.save(id, record(now, { x: 3 }, 1), 0)
+        yield* store.delete(id)
+        expect(Option.isNone(yield* store.load(id))).toBe(true)
+        yield* store.delete(id)
+      })
+    )
+
+    test(
+      "of a delete at a version and a save expecting that version, exactly one wins",
+      Effect.gen(function*() {
+        const store = yield* Store
+        const now = yield* Clock.currentTimeMillis
+        for (let round = 0; round < 5; round++) {
+          const id = freshId()
+          yield* store.save(id, record(now, { x: 1 }, 1), 0)
+          const [deleted, saved] = yield* Effect.all(
+            [Effect.either(store.delete(id, 1)), Effect.either(store.save(id, record(now, { x: 2 }, 2), 1))],
+            { concurrency: "unbounded" }
+          )
+          // the save won: the delete saw version 2; the delete won: the save found no record
+          expect(Either.isRight(deleted) !== Either.isRight(saved)).toBe(true)
+          const stored = yield* store.load(id)
+          expect(Option.isSome(stored)).toBe(Either.isRight(saved))
+        }
+      })
+    )
+
+    test(
+      `tentative: ${
+        options.transaction !== undefined ? "true inside the app's transaction, false outside" : "not declared"
+      }`,
+      Effect.gen(function*() {
+        const store = yield* Store
+        const transaction = options.transaction
+        if (transaction === undefined) {
+          expect(store.tentative).toBeUndefined()
+          // a wrapper keeps what the store has: nothing here
+          expect(SessionStore.withTimeout(store, "1 second").tentative).toBeUndefined()
+          return
+        }
+        const tentative = store.tentative!
+        expect(tentative).toBeDefined()
+        expect(yield* tentative).toBe(false)
+        expect(yield* transaction(tentative)).toBe(true)
+        expect(yield* transaction(SessionStore.withTimeout(store, "1 second").tentative!)).toBe(true)
+        expect(yield* tentative).toBe(false)
       })
     )
 
@@ -484,6 +580,151 @@ export const conformance = <R, E>(
         })
       )
     }
+  })
+
+  describe(`${name} store: regenerate and destroy racing a write from another process (#13)`, () => {
+    // Manager A (a login) loads the session and regenerates it; while its unit runs, manager B of
+    // "another process" commits a write to the same session: the same backend through a distinct
+    // store object, so that B has its own in-process locks and does not queue behind A, as another
+    // process would not. Then A commits.
+    const race = <E extends { readonly _tag: string }>(
+      policy: "merge" | "fail" | "retry" | "merge-then-retry",
+      work: Effect.Effect<void, E, Session.Session>
+    ) =>
+      Effect.gen(function*() {
+        const store = yield* Store
+        const otherProcess = Layer.succeed(SessionStore.SessionStore, { ...store })
+        const id = freshId()
+        yield* Effect.zipRight(Session.set("role", "admin"), Session.set("visits", 1)).pipe(
+          Session.transaction,
+          Effect.provide(Session.open(id))
+        )
+        const loaded = yield* Deferred.make<void>()
+        const written = yield* Deferred.make<void>()
+        let runs = 0
+        const a = Effect.gen(function*() {
+          yield* Session.transaction(Effect.gen(function*() {
+            runs++
+            yield* Session.get("visits") // the unit's first access: it loads version 1
+            yield* work
+            if (runs === 1) {
+              yield* Deferred.succeed(loaded, undefined)
+              yield* Deferred.await(written)
+            }
+          }))
+          const manager = yield* SessionManager.SessionManager
+          return Redacted.value(yield* manager.id)
+        }).pipe(
+          Effect.provide(Session.open(id, { onConflict: policy })),
+          // a retry's backoff of whole milliseconds (its jitter would make the TestClock's time a
+          // fraction, which no real clock gives and a BIGINT column refuses)
+          Effect.withRandom(Random.fixed([0.5]))
+        )
+        const fiber = yield* Effect.fork(Effect.either(a))
+        yield* Deferred.await(loaded)
+        // B: a privilege-reducing write and a write of another key, acknowledged
+        yield* Effect.zipRight(Session.remove("role"), Session.set("theme", "dark")).pipe(
+          Session.transaction,
+          Effect.provide(Session.open(id)),
+          Effect.provide(otherProcess)
+        )
+        yield* Deferred.succeed(written, undefined)
+        // a retry waits its backoff on the TestClock: move it until A is done (the store's I/O is real)
+        let polled = yield* Fiber.poll(fiber)
+        while (Option.isNone(polled)) {
+          yield* TestClock.adjust("100 millis")
+          yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+          polled = yield* Fiber.poll(fiber)
+        }
+        const result = yield* Fiber.join(fiber)
+        const count = options.list === false ? undefined : yield* (yield* SessionStore.list(store)).count
+        return { store, id, result, runs, count }
+      })
+
+    const dataOf = (store: SessionStore.SessionStoreService, id: string) =>
+      Effect.map(store.load(id), (found) => Option.map(found, (r) => r.data))
+
+    for (const policy of ["merge", "merge-then-retry"] as const) {
+      test(
+        `regenerate, ${policy}: the new id holds the other process's write too, the old id is gone`,
+        Effect.gen(function*() {
+          const { count, id, result, runs, store } = yield* race(
+            policy,
+            Effect.zipRight(Session.set("user", "ann"), Session.regenerate)
+          )
+          const newId = Either.getOrThrow(result)
+          expect(runs).toBe(1)
+          expect(newId).not.toBe(id)
+          expect(Option.isNone(yield* store.load(id))).toBe(true)
+          // B's removal of the role is not undone by the login, and its write is kept
+          expect(yield* dataOf(store, newId)).toEqual(Option.some({ visits: 1, user: "ann", theme: "dark" }))
+          if (count !== undefined) expect(count).toBe(1)
+        })
+      )
+    }
+
+    test(
+      "regenerate, merge: a key changed by both is a conflict; the other process's write stays, no new id is left",
+      Effect.gen(function*() {
+        const { count, id, result, store } = yield* race(
+          "merge",
+          Effect.zipRight(Session.set("theme", "light"), Session.regenerate)
+        )
+        expect(Either.isLeft(result) && result.left._tag).toBe("SessionConflict")
+        expect(yield* dataOf(store, id)).toEqual(Option.some({ visits: 1, theme: "dark" }))
+        if (count !== undefined) expect(count).toBe(1)
+      })
+    )
+
+    test(
+      "regenerate, fail: a SessionConflict; the other process's write stays under the old id, no new id is left",
+      Effect.gen(function*() {
+        const { count, id, result, store } = yield* race(
+          "fail",
+          Effect.zipRight(Session.set("user", "ann"), Session.regenerate)
+        )
+        expect(Either.isLeft(result) && result.left._tag).toBe("SessionConflict")
+        expect(yield* dataOf(store, id)).toEqual(Option.some({ visits: 1, theme: "dark" }))
+        if (count !== undefined) expect(count).toBe(1)
+      })
+    )
+
+    test(
+      "regenerate, retry: the unit runs again on what the other process wrote",
+      Effect.gen(function*() {
+        const { count, id, result, runs, store } = yield* race(
+          "retry",
+          Effect.zipRight(Session.set("user", "ann"), Session.regenerate)
+        )
+        const newId = Either.getOrThrow(result)
+        expect(runs).toBe(2)
+        expect(Option.isNone(yield* store.load(id))).toBe(true)
+        expect(yield* dataOf(store, newId)).toEqual(Option.some({ visits: 1, user: "ann", theme: "dark" }))
+        if (count !== undefined) expect(count).toBe(1)
+      })
+    )
+
+    for (const policy of ["merge", "fail"] as const) {
+      test(
+        `destroy, ${policy}: a SessionConflict; the other process's write stays`,
+        Effect.gen(function*() {
+          const { id, result, store } = yield* race(policy, Session.destroy)
+          expect(Either.isLeft(result) && result.left._tag).toBe("SessionConflict")
+          expect(yield* dataOf(store, id)).toEqual(Option.some({ visits: 1, theme: "dark" }))
+        })
+      )
+    }
+
+    test(
+      "destroy, retry: the unit runs again and destroys what the other process wrote",
+      Effect.gen(function*() {
+        const { count, id, result, runs, store } = yield* race("retry", Session.destroy)
+        expect(Either.isRight(result)).toBe(true)
+        expect(runs).toBe(2)
+        expect(Option.isNone(yield* store.load(id))).toBe(true)
+        if (count !== undefined) expect(count).toBe(0)
+      })
+    )
   })
 
   describe(`${name} store: the seed's cases through Session`, () => {

@@ -146,6 +146,10 @@ export const redisTtl = (id: string) =>
         ms >= 0 ? Option.some(ms) : Option.none())
   )
 
+// the SQL store's writes join the app's `sql.withTransaction`
+const sqlTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(effect))
+
 /** One store under test: its layer (with the test's own services) and the suite's hooks. */
 export interface TestStore<R = any> {
   readonly name: string
@@ -163,9 +167,9 @@ const testStore = <R>(
 export const testStores: ReadonlyArray<TestStore> = [
   testStore("memory", memoryLayer, { sync: true }),
   testStore("file", fileLayer(), { corrupt: fileCorrupt }),
-  testStore("sqlite", sqlLayer(sqliteClient), { corrupt: sqlCorrupt }),
-  testStore("postgres", sqlLayer(pgClient), { corrupt: sqlCorrupt }),
-  testStore("mariadb", sqlLayer(mysqlClient), { corrupt: sqlCorrupt }),
+  testStore("sqlite", sqlLayer(sqliteClient), { corrupt: sqlCorrupt, transaction: sqlTransaction }),
+  testStore("postgres", sqlLayer(pgClient), { corrupt: sqlCorrupt, transaction: sqlTransaction }),
+  testStore("mariadb", sqlLayer(mysqlClient), { corrupt: sqlCorrupt, transaction: sqlTransaction }),
   testStore("redis", redisLayer({ url: REDIS_URL }), { corrupt: redisCorrupt, expiry: { ttl: redisTtl } }),
   testStore("redis cluster", redisLayer({ nodes: REDIS_CLUSTER_NODES }), {
     corrupt: redisCorrupt,

@@ -157,13 +157,12 @@ describe("listing", () => {
         list: { entries: Stream.never, count: Effect.never, clear: Effect.never }
       }, "1 second")
       const listing = yield* SessionStore.list(hanging)
-      for (
-        const [operation, call] of [
-          ["count", listing.count],
-          ["clear", listing.clear],
-          ["list", Stream.runDrain(listing.entries)]
-        ] as const
-      ) {
+      const calls: ReadonlyArray<readonly [string, Effect.Effect<unknown, SessionStoreError>]> = [
+        ["count", listing.count],
+        ["clear", listing.clear],
+        ["list", Stream.runDrain(listing.entries)]
+      ]
+      for (const [operation, call] of calls) {
         const fiber = yield* Effect.fork(Effect.flip(call))
         yield* TestClock.adjust("2 seconds")
         const error = yield* Fiber.join(fiber)

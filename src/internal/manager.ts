@@ -430,7 +430,7 @@ export class Manager extends Redacting implements SessionManagerService, Executo
       // a synchronous store, no spans, the common case (a stored session whose data changed): the
       // save in this one step; a conflict goes the general way below, which settles it by policy
       const sync = this.sync
-      if (sync !== undefined && !spans && todo._tag === "Save") {
+      if (sync !== undefined && !spans && todo._tag === "Save" && this.store.tentative === undefined) {
         const next = todo.next
         if (sync.save(next.id, toRecord(next), base.version, start) === undefined) {
           this.state = this.observe(unit, next)
@@ -449,7 +449,19 @@ export class Manager extends Redacting implements SessionManagerService, Executo
             if (done.outcome === "regenerated") markMoved(this.locks, base.id)
             // the metrics of a commit in one step: this is on every writing request's path
             metrics.recordCommit(done.outcome, clock.unsafeCurrentTimeMillis() - start)
-            return spans ? Effect.annotateCurrentSpan("session.outcome", done.outcome) : Effect.void
+            const annotate = spans ? Effect.annotateCurrentSpan("session.outcome", done.outcome) : Effect.void
+            // #13: a commit that joined an outer transaction of the app (a SQL store inside
+            // `sql.withTransaction`) is tentative until that transaction commits, and it may roll
+            // back: the snapshot is not handed to the next waiter (`end`), and the next unit of this
+            // manager reads the store again
+            const tentative = this.store.tentative
+            if (tentative === undefined) return annotate
+            return Effect.zipRight(
+              Effect.map(tentative, (joined) => {
+                if (joined) this.stale = true
+              }),
+              annotate
+            )
           },
           onFailure: (cause) => this.commitFailed(cause, spans)
         })

@@ -312,7 +312,18 @@ const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope>
       name: STORE,
       load,
       save,
-      delete: (id) => Effect.sync(() => remove(id)),
+      // a compare-and-set delete checks and removes in one synchronous step: nothing runs between
+      delete: (id, expectedVersion) =>
+        Effect.suspend(() => {
+          if (expectedVersion !== undefined) {
+            const entry = shards[shardOf(id)]!.get(id)
+            if (entry === undefined || entry.version !== expectedVersion) {
+              return Effect.fail(new SessionConflict({ store: STORE, expectedVersion }))
+            }
+          }
+          remove(id)
+          return Effect.void
+        }),
       deleteByUser: (userId) =>
         Effect.sync(() => {
           const ids = byUser.keys(userId)

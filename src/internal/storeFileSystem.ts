@@ -240,9 +240,19 @@ export const make = (
       name: STORE,
       load,
       save,
-      delete: (id: string) => {
+      delete: (id: string, expectedVersion?: number) => {
         const h = hash(id)
-        return locked(h)(remove(h, "delete"))
+        if (expectedVersion === undefined) return locked(h)(remove(h, "delete"))
+        // compare-and-set: the version read and the removal under the id's lock, as a save does
+        return locked(h)(Effect.gen(function*() {
+          const current = yield* read(h, "delete")
+          // a corrupt file counts as absent, as `load` reports it
+          const version = current._tag === "Found" ? current.record.version : 0
+          if (current._tag !== "Found" || version !== expectedVersion) {
+            return yield* new SessionConflict({ store: STORE, expectedVersion })
+          }
+          yield* remove(h, "delete")
+        }))
       },
       deleteByUser,
       purge,

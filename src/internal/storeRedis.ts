@@ -84,6 +84,15 @@ if redis.call('HGET', KEYS[1], 'u') == ARGV[1] then return redis.call('DEL', KEY
 return 0
 `)
 
+// KEYS[1] session; ARGV[1] expected version. A compare-and-set delete: an absent key or another
+// version is 0 (a conflict), and nothing changes
+const DELETE_IF_VERSION = script(`
+local current = redis.call('HGET', KEYS[1], 'v')
+if current == false or tonumber(current) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`)
+
 const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.startsWith("NOSCRIPT")
 
 /**
@@ -332,7 +341,17 @@ export const make = (
       name: STORE,
       load,
       save,
-      delete: (id: string) => command("delete", () => client.del(sessionKey(prefix, id)), () => Effect.void),
+      delete: (id: string, expectedVersion?: number) =>
+        expectedVersion === undefined
+          ? command("delete", () => client.del(sessionKey(prefix, id)), () => Effect.void)
+          // one key, so one slot on a cluster: the script runs where the session lives
+          : run(
+            "delete",
+            DELETE_IF_VERSION,
+            sessionKey(prefix, id),
+            [expectedVersion],
+            (result) => result === 1 ? Effect.void : Effect.fail(new SessionConflict({ store: STORE, expectedVersion }))
+          ),
       deleteByUser,
       // Redis expires every key itself at expiresAt + retainExpired: nothing is left to purge
       purge: Effect.succeed(0),

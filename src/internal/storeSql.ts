@@ -121,7 +121,7 @@ const makeMysqlOperations = (
   sql: SqlClient.SqlClient,
   t: Statement.Identifier,
   retain: number
-): Pick<SessionStoreService, "save" | "purge" | "deleteByUser"> => ({
+): Pick<SessionStoreService, "save" | "delete" | "purge" | "deleteByUser"> => ({
   save: (id, record, expectedVersion) =>
     Effect.gen(function*() {
       const data = yield* Effect.try({ try: () => encodeRecord(record), catch: storeError(STORE, "save") })
@@ -156,6 +156,17 @@ const makeMysqlOperations = (
         Effect.mapError(storeError(STORE, "purge"))
       )
   ),
+  // a compare-and-set delete counts its row from the result header: none is a conflict (another
+  // version, or no record: both mean someone else wrote or removed it)
+  delete: (id, expectedVersion) =>
+    expectedVersion === undefined
+      ? Effect.mapError(Effect.asVoid(sql`DELETE FROM ${t} WHERE id = ${id}`.raw), storeError(STORE, "delete"))
+      : sql`DELETE FROM ${t} WHERE id = ${id} AND version = ${expectedVersion}`.raw.pipe(
+        Effect.mapError(storeError(STORE, "delete")),
+        Effect.flatMap((result) =>
+          affectedRows(result) === 1 ? Effect.void : Effect.fail(new SessionConflict({ store: STORE, expectedVersion }))
+        )
+      ),
   deleteByUser: (userId) =>
     sql`DELETE FROM ${t} WHERE user_id = ${userId}`.raw.pipe(
       Effect.map(affectedRows),
@@ -242,6 +253,13 @@ export const make = (
 
     const mysqlOperations = mysql ? makeMysqlOperations(sql, t, retain) : undefined
 
+    // the store's statements run on the transaction's connection when the calling fiber is inside
+    // `sql.withTransaction` (the tag is in its context): such a write is the app's to commit or roll back
+    const tentative: Effect.Effect<boolean> = Effect.map(
+      Effect.serviceOption(SqlClient.TransactionConnection),
+      Option.isSome
+    )
+
     yield* schedulePurge(mysqlOperations?.purge ?? purge, options.purgeInterval)
 
     return withTimeout(
@@ -249,8 +267,16 @@ export const make = (
         name: STORE,
         load,
         save,
-        delete: (id: string) =>
-          Effect.mapError(Effect.asVoid(sql`DELETE FROM ${t} WHERE id = ${id}`), storeError(STORE, "delete")),
+        delete: (id: string, expectedVersion?: number) =>
+          expectedVersion === undefined
+            ? Effect.mapError(Effect.asVoid(sql`DELETE FROM ${t} WHERE id = ${id}`), storeError(STORE, "delete"))
+            // compare-and-set: the row goes only at that version; none deleted is a conflict
+            : sql`DELETE FROM ${t} WHERE id = ${id} AND version = ${expectedVersion} RETURNING id`.pipe(
+              Effect.mapError(storeError(STORE, "delete")),
+              Effect.flatMap((rows) =>
+                rows.length === 1 ? Effect.void : Effect.fail(new SessionConflict({ store: STORE, expectedVersion }))
+              )
+            ),
         deleteByUser: (userId: string) =>
           sql`DELETE FROM ${t} WHERE user_id = ${userId} RETURNING id`.pipe(
             Effect.map((rows) => rows.length),
@@ -258,6 +284,7 @@ export const make = (
           ),
         purge,
         list: makeListing(sql, table),
+        tentative,
         ...mysqlOperations
       } satisfies SessionStoreService,
       timeout

@@ -8,7 +8,7 @@ import { timeoutFail } from "./timer.js"
 /**
  * Every call of the store ends within `timeout`, or fails with a `SessionStoreError`. The wrapper
  * has no `sync` (its `load` and `save` are effects with a timer, which plain functions cannot
- * stand for); it keeps `list`, each call of it bounded the same way. @internal
+ * stand for); it keeps `list`, each call of it bounded the same way, and `tentative`. @internal
  */
 export const withTimeout = (store: SessionStoreService, duration: Duration.DurationInput): SessionStoreService => {
   const timeout = Duration.decode(duration)
@@ -21,10 +21,11 @@ export const withTimeout = (store: SessionStoreService, duration: Duration.Durat
     name: store.name,
     load: (id) => guard("load", store.load(id)),
     save: (id, record, expected) => guard("save", store.save(id, record, expected)),
-    delete: (id) => guard("delete", store.delete(id)),
+    delete: (id, expectedVersion) => guard("delete", store.delete(id, expectedVersion)),
     deleteByUser: (userId) => guard("deleteByUser", store.deleteByUser(userId)),
     purge: guard("purge", store.purge),
-    // no sync: dropped on purpose (see above)
+    // no sync: dropped on purpose (see above); tentative is kept (it asks the fiber, not the backend)
+    ...(store.tentative === undefined ? {} : { tentative: store.tentative }),
     ...(list === undefined ? {} : {
       list: {
         // each page (each pull) of the stream within the timeout

@@ -22,7 +22,7 @@ export const countingStore = () => {
   const layer = memoryStoreWith((store) => ({
     load: (id) => Effect.suspend(() => (calls.load++, loads.push(id), store.load(id))),
     save: (id, record, version) => Effect.suspend(() => (calls.save++, store.save(id, record, version))),
-    delete: (id) => Effect.suspend(() => (calls.delete++, store.delete(id))),
+    delete: (id, expectedVersion) => Effect.suspend(() => (calls.delete++, store.delete(id, expectedVersion))),
     deleteByUser: (userId) => Effect.suspend(() => (calls.deleteByUser++, store.deleteByUser(userId))),
     purge: Effect.suspend(() => (calls.purge++, store.purge))
   }))
