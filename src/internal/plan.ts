@@ -8,8 +8,8 @@
  * | Touch       | nothing written, the idle deadline moves by ≥ touchInterval | save (a lost race is harmless)       |
  * | Save        | a stored session whose data or user changed                 | compare-and-set save                 |
  * | Create      | a new session that holds data                               | save at version 0                    |
- * | Regenerate  | regenerate on a stored session                              | save under the new id, delete the old |
- * | Destroy     | destroy on a stored session (then maybe a Create)           | delete, then save if data was written |
+ * | Regenerate  | regenerate on a stored session                              | save under the new id, then delete the old at the version read (a conflict: the policy) |
+ * | Destroy     | destroy on a stored session (then maybe a Create)           | delete at the version read, then save if data was written |
  * | Expired     | the session's deadline passed while the unit ran, or the save would set one already past | none: the commit is a conflict |
  *
  * @internal

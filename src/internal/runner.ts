@@ -59,7 +59,8 @@ export const backoff = (attempt: number): Effect.Effect<void> =>
     Metric.increment(Metric.tagged(metrics.conflicts, "resolution", "retried")),
     Effect.flatMap(
       Random.nextRange(0.5, 1.5),
-      (jitter) => Effect.sleep(Duration.millis(5 * 2 ** (attempt - 1) * jitter))
+      // whole milliseconds: a fractional sleep makes TestClock's time fractional, which stores reject
+      (jitter) => Effect.sleep(Duration.millis(Math.max(1, Math.round(5 * 2 ** (attempt - 1) * jitter))))
     )
   )
 
