@@ -33,7 +33,7 @@ import {
 import { HttpSession, Session, SessionError, SessionStore } from "effect-session"
 import * as Cookie from "effect-session/SessionStore/Cookie"
 import { request as httpRequest } from "node:http"
-import { sameOriginUrl } from "../src/internal/http.js"
+import { sameOriginUrl } from "../src/internal/http/query.js"
 import { client, otherSecret, secret, serve, serveLayer, sessionLayer } from "./utils/http.js"
 import { failingSaves } from "./utils/stores.js"
 

@@ -25,6 +25,7 @@ import {
 import type { MakeOptions, SessionManager, SessionManagerService, SessionOptions } from "../SessionManager.js"
 import type { SessionStoreService } from "../SessionStore.js"
 import { SessionStore } from "../SessionStore.js"
+import { RequestManager, RequestSession } from "./current.js"
 import { Manager } from "./manager.js"
 import * as metrics from "./metrics.js"
 import { type ResolvedOptions, resolveOptions } from "./options.js"
@@ -43,7 +44,12 @@ const foreign = (what: string) =>
  * @internal
  */
 export const managerOf = (service: SessionManagerService): Effect.Effect<Manager> =>
-  service instanceof Manager ? Effect.succeed(service) : Effect.dieMessage(foreign("SessionManager"))
+  service instanceof Manager
+    ? Effect.succeed(service)
+    // the HTTP layers' SessionManager: the manager of the request in context (internal/current.ts)
+    : service instanceof RequestManager
+    ? service.resolve
+    : Effect.dieMessage(foreign("SessionManager"))
 
 const withManager = <A, E, R>(f: (manager: Manager) => Effect.Effect<A, E, R>) =>
   Effect.flatMap(SessionManagerTag, (service) => Effect.flatMap(managerOf(service), f))
@@ -121,7 +127,11 @@ export const readOnly = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A
     // the unit already open here (the request's, say) reads without the lock too, if it has not
     // touched the session yet
     if (Option.isSome(current) && current.value instanceof Unit) current.value.readOnly()
-    return Effect.locally(self, currentReadOnly, true)
+    const readOnly = Effect.locally(self, currentReadOnly, true)
+    // the HTTP layers' Session: the unit of the request in context
+    return Option.isSome(current) && current.value instanceof RequestSession
+      ? Effect.zipRight(Effect.map(current.value.unitOf, (unit) => unit.readOnly()), readOnly)
+      : readOnly
   })
 
 /** @internal */
