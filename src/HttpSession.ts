@@ -39,7 +39,6 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpApiMiddleware_ from "@effect/platform/HttpApiMiddleware"
 import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
-import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -59,8 +58,8 @@ import type { Transport as ResolvedTransport } from "./internal/http/transport.j
 import type { ResolvedOptions } from "./internal/options.js"
 import { SessionManagerTag, SessionTag } from "./internal/tags.js"
 import type { Session, SessionService } from "./Session.js"
+import * as SessionError_ from "./SessionError.js"
 import {
-  isSessionError,
   type SessionConflict,
   type SessionDataError,
   type SessionOptionError,
@@ -684,11 +683,15 @@ const unavailableResponse = (): HttpServerResponse.HttpServerResponse =>
  * @since 0.1.0
  * @category errors
  */
-export class SessionUnavailable extends Schema.TaggedError<SessionUnavailable>()(
-  "SessionUnavailable",
-  {},
-  HttpApiSchema.annotations({ status: 503 })
-) {}
+export const SessionUnavailable: typeof SessionError_.SessionUnavailable = SessionError_.SessionUnavailable
+
+/**
+ * The instance type of {@link SessionUnavailable}.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type SessionUnavailable = SessionError_.SessionUnavailable
 
 /**
  * Maps the session's errors for an `HttpApi` handler: a failed store (`SessionStoreError`) becomes
@@ -710,18 +713,21 @@ export class SessionUnavailable extends Schema.TaggedError<SessionUnavailable>()
  */
 export const orUnavailable = <A, E, R>(
   self: Effect.Effect<A, E, R>
-): Effect.Effect<
-  A,
-  Exclude<E, SessionStoreError | SessionConflict | SessionStateError | SessionDataError> | SessionUnavailable,
-  R
-> =>
+): Effect.Effect<A, Exclude<E, Mapped> | SessionUnavailable, R> =>
+  // `Exclude<E, Extract<E, Mapped>>`, what catchIf gives, is `Exclude<E, Mapped>`: TypeScript cannot
+  // prove it for a generic E
   Effect.catchIf(
     self,
-    (e): e is Extract<E, SessionStoreError | SessionConflict | SessionStateError | SessionDataError> =>
-      isSessionError(e) && e._tag !== "SessionTimeout",
+    (e): e is Extract<E, Mapped> => isMapped(e),
     (e) =>
-      (e as { readonly _tag: string })._tag === "SessionStoreError" ||
-        (e as { readonly _tag: string })._tag === "SessionConflict"
+      e instanceof SessionError_.SessionStoreError || e instanceof SessionError_.SessionConflict
         ? Effect.fail(new SessionUnavailable())
         : Effect.die(e)
-  ) as any
+  ) as Effect.Effect<A, Exclude<E, Mapped> | SessionUnavailable, R>
+
+type Mapped = SessionStoreError | SessionConflict | SessionStateError | SessionDataError
+
+// the errors orUnavailable maps (a SessionTimeout is the app's to answer; SessionUnavailable is mapped already)
+const isMapped = (u: unknown): u is Mapped =>
+  u instanceof SessionError_.SessionStoreError || u instanceof SessionError_.SessionConflict ||
+  u instanceof SessionError_.SessionStateError || u instanceof SessionError_.SessionDataError

@@ -47,7 +47,6 @@
  *
  * @since 0.1.0
  */
-import type * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -58,6 +57,7 @@ import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as internal from "../internal/storeCookie.js"
+import * as SessionError from "../SessionError.js"
 import type { SessionStoreError } from "../SessionError.js"
 import type { SessionRecord } from "../SessionStore.js"
 
@@ -193,9 +193,7 @@ export interface SealedCookieService {
  * @since 0.1.0
  * @category errors
  */
-export const SealedCookieTooLarge: {
-  new(args: { readonly length: number; readonly maxLength: number }): SealedCookieTooLarge
-} = internal.SealedCookieTooLarge
+export const SealedCookieTooLarge: typeof SessionError.SealedCookieTooLarge = SessionError.SealedCookieTooLarge
 
 /**
  * The instance type of {@link SealedCookieTooLarge}.
@@ -210,13 +208,7 @@ export const SealedCookieTooLarge: {
  * @since 0.1.0
  * @category errors
  */
-export interface SealedCookieTooLarge extends Cause.YieldableError {
-  readonly _tag: "SealedCookieTooLarge"
-  /** The length of the sealed value, in characters. */
-  readonly length: number
-  /** The limit it went over (`maxLength`). */
-  readonly maxLength: number
-}
+export type SealedCookieTooLarge = SessionError.SealedCookieTooLarge
 
 /**
  * Seals a record with the first of `secrets`. Fails (as a `SessionStoreError`, operation `save`)
