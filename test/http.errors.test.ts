@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Predicate } from "effect"
 import { HttpSession, SessionError } from "effect-session"
-import * as Cookie from "effect-session/SessionStore/Cookie"
+import * as SealedCookie from "effect-session/HttpSession/SealedCookie"
 
 describe("errors of the HTTP module are SessionErrors", () => {
   it("SealedCookieTooLarge and SessionUnavailable carry the TypeId, and isSessionError knows them", () => {
@@ -17,7 +17,7 @@ describe("errors of the HTTP module are SessionErrors", () => {
       expect(SessionError.isSessionError(error)).toBe(true)
     }
     // the public names where they were: the same classes
-    expect(Cookie.SealedCookieTooLarge).toBe(SessionError.SealedCookieTooLarge)
+    expect(SealedCookie.SealedCookieTooLarge).toBe(SessionError.SealedCookieTooLarge)
     expect(HttpSession.SessionUnavailable).toBe(SessionError.SessionUnavailable)
     expect(new HttpSession.SessionUnavailable()).toBeInstanceOf(SessionError.SessionUnavailable)
   })

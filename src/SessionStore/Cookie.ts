@@ -1,4 +1,10 @@
 /**
+ * **Deprecated module**: the sealed cookie is a transport, not a store. Its public helpers live in
+ * `effect-session/HttpSession/SealedCookie` (`seal`, `unseal`, `SealOptions`, `UnsealOptions`,
+ * `SealedCookieTooLarge`: the same functions and class); choose the sealed cookie with
+ * `HttpSession.layerSealed`. The `SealedCookie` service (`make`, `layer`, `layerConfig`), which no
+ * part of the library uses, goes in the next minor version.
+ *
  * The sealed cookie: the session data lives in the cookie itself, encrypted and authenticated, and
  * the server keeps nothing.
  *
