@@ -476,8 +476,9 @@ export class SessionDataError extends Data.TaggedError("SessionDataError")<{
 /**
  * A sealed cookie (the session data in the cookie, `HttpSession.layerSealed`) over its limit:
  * browsers drop a cookie whose name and value are over 4096 bytes without a word, so the commit
- * fails instead, as a `SessionStoreError` (operation `save`) whose `cause` is this error. Also
- * re-exported as `SealedCookieTooLarge` by `effect-session/SessionStore/Cookie`.
+ * fails instead, as a `SessionStoreError` (operation `save`) whose `cause` is this error: `length`
+ * is the sealed value's length in characters, `maxLength` the limit it went over. Also re-exported
+ * as `SealedCookieTooLarge` by `effect-session/HttpSession/SealedCookie`.
  *
  * @example
  * ```ts
@@ -489,12 +490,9 @@ export class SessionDataError extends Data.TaggedError("SessionDataError")<{
  * @since 0.1.0
  * @category errors
  */
-export class SealedCookieTooLarge extends Data.TaggedError("SealedCookieTooLarge")<{
-  /** The length of the sealed value, in characters. */
-  readonly length: number
-  /** The limit it went over (`maxLength`). */
-  readonly maxLength: number
-}> {
+export class SealedCookieTooLarge
+  extends Data.TaggedError("SealedCookieTooLarge")<{ readonly length: number; readonly maxLength: number }>
+{
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */

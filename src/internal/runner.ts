@@ -90,6 +90,8 @@ export const runUnit = <A, E, R>(
         Effect.exit(restore(body(unit))),
         (exit): Effect.Effect<A, E | SessionStoreError | SessionConflict, R> => {
           if (Exit.isFailure(exit) || !shouldCommit(exit.value)) return Effect.zipRight(unit.rollback(), exit)
+          // a unit that never touched the session: nothing to commit, no store call
+          if (unit.commitIfUntouched()) return exit
           return Effect.catchTag(
             Effect.as(unit.commit(), exit.value),
             "SessionConflict",
