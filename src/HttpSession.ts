@@ -5,8 +5,9 @@
  * it **commits** when the handler succeeds with a response whose status `commitOn` accepts (by
  * default any status below 400), and it is **discarded** when the handler fails, dies, is
  * interrupted (the client went away) or answers with a 4xx/5xx status. A failed commit replaces the
- * response: 503 when the store failed, 409 on a conflict (`onSessionError` to change it) — never a
- * 200 with lost data.
+ * response: 503 when the store failed, 409 on a conflict, 503 with `Retry-After: 1` and "the session
+ * is busy" when the session's lock was not free within `lockTimeout` (contention, not an outage;
+ * `onSessionError` to change any of them) — never a 200 with lost data.
  *
  * The session travels in a signed cookie by default: HMAC-SHA256 over the id, `HttpOnly`,
  * `SameSite=Lax`, `Path=/`, `Secure` (turn it off only for plain-HTTP development). A cookie that
@@ -161,7 +162,8 @@ export type Transport =
  * - `idleTimeout`, `absoluteTimeout`, `touchInterval`: see `SessionManager.SessionOptions`.
  * - `commitOn`: which response statuses commit the handler's unit. Default: below 400.
  * - `onSessionError`: the response when the commit fails, or when the session store fails under a
- *   handler that does not handle the `SessionStoreError` itself. Default: 503 (store), 409 (conflict);
+ *   handler that does not handle the `SessionStoreError` itself. Default: 503 (store), 409 (conflict),
+ *   503 with `Retry-After: 1` for a lock-wait timeout (a `SessionStoreError` whose `operation` is `lock`);
  *   under {@link layerApi}, the declared {@link SessionUnavailable} (503, its JSON body). Either way
  *   the failure is logged as a warning with the store's name and the error's tag only.
  *
@@ -581,9 +583,10 @@ export declare namespace ApiSession {
 }
 
 /**
- * The `HttpApi` middleware that gives handlers the `SessionManager`: for handlers that open their
- * own units of work (`HttpSession.manual` + `Session.transaction`) or read the session's id or
- * expiry.
+ * The `HttpApi` middleware that gives handlers the `SessionManager`. No longer needed: {@link layerApi}
+ * provides the request's `SessionManager` to every handler, so a group that declares only
+ * {@link ApiSession} can use `Session.failIfExpired`, `Session.expired` and `HttpSession.manual`.
+ * Kept so that groups that declare it still compile.
  *
  * @example
  * ```ts
@@ -615,9 +618,11 @@ const ofRequest = <A>(f: (state: RequestState) => A): Effect.Effect<A> =>
   })
 
 /**
- * What an `HttpApi` app needs for sessions: the {@link ApiSession} middleware's implementation and
- * the wrapper around the API app that runs each request's unit of work. Provide it to
- * `HttpApiBuilder.api(...)` / `HttpApiBuilder.serve()`.
+ * What an `HttpApi` app needs for sessions: the {@link ApiSession} middleware's implementation, the
+ * request's `SessionManager` (for `Session.failIfExpired`, `Session.expired`, `HttpSession.manual`:
+ * a group declares {@link ApiSession} and nothing else), and the wrapper around the API app that
+ * runs each request's unit of work. A failed commit answers the declared {@link SessionUnavailable}
+ * (503, its JSON body), unless `onSessionError` is set. Provide it to `HttpApiBuilder.api(...)`.
  *
  * @example
  * ```ts
