@@ -223,7 +223,9 @@ describe("sealed cookie: one size limit, counting name and value", () => {
       // calibrate: the record's JSON for a note of 100 characters
       const probe = client(base)
       expect((yield* probe.post("/note/100")).status).toBe(200)
-      const record = Option.getOrThrow(SealedCookie.unseal(probe.jar.get("session")!, [secret], 0, { context: "session" }))
+      const record = Option.getOrThrow(
+        SealedCookie.unseal(probe.jar.get("session")!, [secret], 0, { context: "session" })
+      )
       const plain100 = SessionStore.encodeRecord(record).length
       const noteFor = (valueLength: number) => {
         for (let n = 0; n < 4096; n++) if (sealedLength(plain100 - 100 + n) === valueLength) return n
