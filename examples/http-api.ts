@@ -7,8 +7,11 @@
  * - `POST /login` sets the user, binds the session to it and calls `Session.regenerate` (new id: a
  *   session fixation defence); `POST /logout` is `Session.destroy` (data deleted, cookie expired).
  * - The `notes` group is protected by `Authenticated`, whose failure is `Unauthorized` (401).
- * - Session errors in handlers: a store failure is a declared `ServiceUnavailable` (503); a bug-like
- *   error (data that does not decode, a write after the unit closed) is a defect (500).
+ * - Session errors in handlers, the one documented pattern: pipe session code through
+ *   `HttpSession.orUnavailable` and declare `HttpSession.SessionUnavailable` on the groups. A store
+ *   failure is then the declared `SessionUnavailable` (503, its JSON body; a failed commit answers
+ *   the same); a bug-like error (data that does not decode, a write after the unit closed) is a
+ *   defect (500).
  *
  * Run: npx tsx examples/http-api.ts   (HOST, PORT: default 127.0.0.1:3000; PORT=0 picks a free port)
  *
@@ -24,7 +27,6 @@ import {
   HttpApi,
   HttpApiBuilder,
   HttpApiEndpoint,
-  HttpApiError,
   HttpApiGroup,
   HttpApiMiddleware,
   HttpApiSchema,
@@ -33,7 +35,7 @@ import {
 } from "@effect/platform"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { Config, Context, Effect, Encoding, Layer, Option, Redacted, Schema } from "effect"
-import { HttpSession, Session, type SessionError, SessionStore } from "effect-session"
+import { HttpSession, Session, SessionStore } from "effect-session"
 import { createServer } from "node:http"
 
 // ---------------------------------------------------------------------------------------------
@@ -56,9 +58,9 @@ class InvalidCredentials
 /** The logged-in user, provided to the handlers of a protected group. */
 class CurrentUser extends Context.Tag("CurrentUser")<CurrentUser, { readonly name: string }>() {}
 
-/** Fails with `Unauthorized` (401) when the session has no user. */
+/** Fails with `Unauthorized` (401) when the session has no user (`SessionUnavailable`, 503: the store failed). */
 class Authenticated extends HttpApiMiddleware.Tag<Authenticated>()("Authenticated", {
-  failure: Unauthorized,
+  failure: Schema.Union(Unauthorized, HttpSession.SessionUnavailable),
   provides: CurrentUser
 }) {}
 
@@ -69,30 +71,12 @@ const AuthenticatedLive = Layer.effect(
     const currentSession = yield* HttpSession.ApiSession
     return Effect.gen(function*() {
       const session = yield* currentSession
-      // a store failure here is a defect (500): this middleware declares only Unauthorized
-      const user = yield* Effect.orDie(session.get(User))
+      const user = yield* HttpSession.orUnavailable(session.get(User))
       if (Option.isNone(user)) return yield* new Unauthorized({ message: "log in first" })
       return { name: user.value }
     })
   })
 )
-
-/**
- * The session errors of a handler: a store failure becomes the declared `ServiceUnavailable` (503);
- * data that does not decode or a write to a closed unit is a bug, a defect (500). (The short form,
- * `Effect.orDie`, makes all of them a 500.)
- */
-const sessionErrors = <A, R>(
-  self: Effect.Effect<
-    A,
-    SessionError.SessionStoreError | SessionError.SessionDataError | SessionError.SessionStateError,
-    R
-  >
-): Effect.Effect<A, HttpApiError.ServiceUnavailable, R> =>
-  Effect.catchAll(
-    self,
-    (e) => e._tag === "SessionStoreError" ? Effect.fail(new HttpApiError.ServiceUnavailable()) : Effect.die(e)
-  )
 
 // ---------------------------------------------------------------------------------------------
 // the API
@@ -106,7 +90,7 @@ class Account extends HttpApiGroup.make("account")
     HttpApiEndpoint.post("login", "/login").setPayload(Credentials).addSuccess(Me).addError(InvalidCredentials)
   )
   .add(HttpApiEndpoint.post("logout", "/logout"))
-  .addError(HttpApiError.ServiceUnavailable)
+  .addError(HttpSession.SessionUnavailable)
   .middleware(HttpSession.ApiSession)
 {}
 
@@ -118,7 +102,7 @@ class NotesGroup extends HttpApiGroup.make("notes")
       .setPayload(Schema.Struct({ text: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)) }))
       .addSuccess(Schema.Array(Schema.String), { status: 201 })
   )
-  .addError(HttpApiError.ServiceUnavailable)
+  .addError(HttpSession.SessionUnavailable)
   // ApiSession first: Authenticated reads the user from the session
   .middleware(HttpSession.ApiSession)
   .middleware(Authenticated)
@@ -134,26 +118,28 @@ const AccountLive = HttpApiBuilder.group(Api, "account", (handlers) =>
     .handle("login", ({ payload }) =>
       Effect.gen(function*() {
         if (users[payload.user] !== payload.password) return yield* new InvalidCredentials()
-        yield* sessionErrors(Effect.gen(function*() {
+        yield* HttpSession.orUnavailable(Effect.gen(function*() {
           yield* Session.set(User, payload.user)
           yield* Session.bindUser(payload.user) // for SessionStore.deleteByUser ("log out everywhere")
           yield* Session.regenerate // a new id on login; the data moves along, the old id is deleted
         }))
         return { user: payload.user }
       }))
-    .handle("logout", () => sessionErrors(Session.destroy)))
+    .handle("logout", () => HttpSession.orUnavailable(Session.destroy)))
 
 const NotesLive = HttpApiBuilder.group(Api, "notes", (handlers) =>
   handlers
     .handle("me", () => Effect.map(CurrentUser, ({ name }) => ({ user: name })))
-    .handle("list", () => sessionErrors(Session.getOrElse(Notes, () => [])))
+    .handle("list", () => HttpSession.orUnavailable(Session.getOrElse(Notes, () => [])))
     .handle("add", ({ payload }) =>
-      sessionErrors(Session.modify(Notes, (notes) => [...Option.getOrElse(notes, () => []), payload.text]))))
+      HttpSession.orUnavailable(
+        Session.modify(Notes, (notes) => [...Option.getOrElse(notes, () => []), payload.text])
+      )))
 
 const ApiLive = HttpApiBuilder.api(Api).pipe(
   Layer.provide([AccountLive, NotesLive]),
   Layer.provide(AuthenticatedLive),
-  // ApiSession / ApiSessionManager, and the wrapper that commits or discards each request's unit
+  // ApiSession, the request's SessionManager, and the wrapper that commits or discards each request's unit
   Layer.provide(HttpSession.layerApi)
 )
 

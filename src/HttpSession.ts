@@ -5,8 +5,9 @@
  * it **commits** when the handler succeeds with a response whose status `commitOn` accepts (by
  * default any status below 400), and it is **discarded** when the handler fails, dies, is
  * interrupted (the client went away) or answers with a 4xx/5xx status. A failed commit replaces the
- * response: 503 when the store failed, 409 on a conflict (`onSessionError` to change it) — never a
- * 200 with lost data.
+ * response: 503 when the store failed, 409 on a conflict, 503 with `Retry-After: 1` and "the session
+ * is busy" when the session's lock was not free within `lockTimeout` (contention, not an outage;
+ * `onSessionError` to change any of them) — never a 200 with lost data.
  *
  * The session travels in a signed cookie by default: HMAC-SHA256 over the id, `HttpOnly`,
  * `SameSite=Lax`, `Path=/`, `Secure` (turn it off only for plain-HTTP development). A cookie that
@@ -39,24 +40,27 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpApiMiddleware_ from "@effect/platform/HttpApiMiddleware"
 import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
-import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as ConfigError_ from "effect/ConfigError"
-import * as Context from "effect/Context"
+import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import * as internal from "./internal/http.js"
-import * as core from "./internal/session.js"
+import { RequestManager, type RequestState, stateOf } from "./internal/current.js"
+import * as config_ from "./internal/http/config.js"
+import * as internal from "./internal/http/middleware.js"
+import type { Transport as ResolvedTransport } from "./internal/http/transport.js"
+import type { ResolvedOptions } from "./internal/options.js"
+import { SessionManagerTag, SessionTag } from "./internal/tags.js"
 import type { Session, SessionService } from "./Session.js"
+import * as SessionError_ from "./SessionError.js"
 import {
-  isSessionError,
   type SessionConflict,
   type SessionDataError,
   type SessionOptionError,
@@ -123,8 +127,9 @@ export interface CookieOptions {
  *   while it is younger than the idle timeout, so an expired or destroyed session never comes back
  *   through an old URL. Every response carries `Referrer-Policy: no-referrer` unless the app set
  *   one. **Legacy**: ids leak through logs, history and shared links. Off unless chosen.
- * - `SealedCookie`: the session data itself, sealed in the cookie; set by {@link layerSealed}, which
- *   is how to choose it.
+ *
+ * The sealed cookie (the session data itself in the cookie, no store) is not a variant of this
+ * type: it is chosen with {@link layerSealed}, whose options differ.
  *
  * @example
  * ```ts
@@ -144,7 +149,6 @@ export type Transport =
   | { readonly _tag: "Cookie" } & CookieOptions
   | { readonly _tag: "Header"; readonly name?: string | undefined }
   | { readonly _tag: "Query"; readonly name?: string | undefined }
-  | { readonly _tag: "SealedCookie"; readonly maxLength?: number | undefined } & CookieOptions
 
 /**
  * Options of the HTTP session layer.
@@ -158,7 +162,8 @@ export type Transport =
  * - `idleTimeout`, `absoluteTimeout`, `touchInterval`: see `SessionManager.SessionOptions`.
  * - `commitOn`: which response statuses commit the handler's unit. Default: below 400.
  * - `onSessionError`: the response when the commit fails, or when the session store fails under a
- *   handler that does not handle the `SessionStoreError` itself. Default: 503 (store), 409 (conflict);
+ *   handler that does not handle the `SessionStoreError` itself. Default: 503 (store), 409 (conflict),
+ *   503 with `Retry-After: 1` for a lock-wait timeout (a `SessionStoreError` whose `operation` is `lock`);
  *   under {@link layerApi}, the declared {@link SessionUnavailable} (503, its JSON body). Either way
  *   the failure is logged as a warning with the store's name and the error's tag only.
  *
@@ -244,13 +249,19 @@ export interface HttpSessionService {
    *
    * @internal
    */
-  readonly transport: internal.HttpSessionService["transport"]
+  readonly transport: ResolvedTransport
   /**
    * The options of every request's `SessionManager`, resolved once.
    *
    * @internal
    */
-  readonly session: internal.HttpSessionService["session"]
+  readonly session: ResolvedOptions
+  /**
+   * Whether `onSessionError` is the app's own (HttpApi then keeps it instead of `SessionUnavailable`).
+   *
+   * @internal
+   */
+  readonly customOnSessionError: boolean
 }
 
 /**
@@ -279,7 +290,17 @@ export interface HttpSessionService {
  * @since 0.1.0
  * @category tags
  */
-export class HttpSession extends Context.Tag("effect-session/HttpSession")<HttpSession, HttpSessionService>() {}
+export const HttpSession: Context.Tag<HttpSession, HttpSessionService> = config_.HttpSessionTag
+
+/**
+ * The identifier of the {@link HttpSession} tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export interface HttpSession {
+  readonly _: unique symbol
+}
 
 /**
  * The HTTP session configuration as a layer, on the `SessionStore` in context. Invalid options
@@ -308,8 +329,7 @@ export class HttpSession extends Context.Tag("effect-session/HttpSession")<HttpS
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<HttpSession, SessionOptionError, SessionStore> =>
-  internal.layer(options) as any
+export const layer: (options: Options) => Layer.Layer<HttpSession, SessionOptionError, SessionStore> = config_.layer
 
 /**
  * Options of {@link layerSealed}: those of {@link Options} but the transport, plus the longest
@@ -367,9 +387,9 @@ export interface SealedOptions extends Omit<Options, "transport"> {
  * @since 0.1.0
  * @category layers
  */
-export const layerSealed = (
+export const layerSealed: (
   options: SealedOptions
-): Layer.Layer<HttpSession, SessionStoreError | SessionOptionError> => internal.layerSealed(options) as any
+) => Layer.Layer<HttpSession, SessionStoreError | SessionOptionError> = config_.layerSealed
 
 /**
  * The options read from `Config`, e.g. environment variables. An option the layer refuses (a
@@ -402,8 +422,16 @@ const toConfigError = (error: SessionOptionError): ConfigError.ConfigError =>
   ConfigError_.InvalidData(error.option.split("."), error.detail)
 
 /**
- * The middleware for `HttpRouter` / `HttpApp` apps: apply it to the app or router itself (not to
- * `HttpServer.serve`, whose middleware runs after the response is written).
+ * The middleware for `HttpRouter` / `HttpApp` apps. It works wherever it is put: on the router or
+ * app (preferred), or as the server's middleware (`HttpServer.serve(app, HttpSession.middleware)`),
+ * where the app it is given writes the response itself: it then ends the unit and sets its cookie
+ * in a pre-response handler, just before the response is written. At that placement a commit that
+ * meets a conflict is not run again (the handler has answered already): it answers 409.
+ *
+ * The handler finds its session through the request, without a per-request copy of the fiber's
+ * context: `Session.get` & co., and `yield* Session.Session` (a handle on the request's current
+ * unit), work as before, and a handler that uses the session without the middleware is a type
+ * error (`Session` stays in its requirements).
  *
  * @example
  * ```ts
@@ -427,7 +455,7 @@ const toConfigError = (error: SessionOptionError): ConfigError.ConfigError =>
  */
 export const middleware: <E, R>(
   app: HttpApp.Default<E, R>
-) => HttpApp.Default<E, Exclude<R, Session | SessionManager> | HttpSession> = internal.middleware as any
+) => HttpApp.Default<E, Exclude<R, Session | SessionManager> | HttpSession> = internal.middleware
 
 /**
  * Marks a handler that opens its own units of work (`Session.transaction`, several per request)
@@ -478,19 +506,20 @@ export const manual: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A,
  * @since 0.1.0
  * @category layers
  */
-export const layerRouter = HttpLayerRouter.middleware<{ provides: Session | SessionManager }>()(
-  Effect.map(
-    internal.HttpSessionTag,
-    (config) => (effect: Effect.Effect<HttpServerResponse.HttpServerResponse, any, any>) =>
-      Effect.provideService(internal.middleware(effect), internal.HttpSessionTag, config)
-  ) as any,
-  { global: true }
-) as Layer.Layer<
+export const layerRouter: Layer.Layer<
   | HttpLayerRouter.Request.From<"Requires", Session | SessionManager>
   | HttpLayerRouter.Request.From<"GlobalRequires", Session | SessionManager>,
   never,
   HttpLayerRouter.HttpRouter | HttpSession
->
+> = HttpLayerRouter.middleware<{ provides: Session | SessionManager }>()(
+  Effect.map(config_.HttpSessionTag, (config) => {
+    const middleware = internal.middlewareWith(config)
+    return (
+      effect: Effect.Effect<HttpServerResponse.HttpServerResponse, HttpLayerRouter.unhandled, Session | SessionManager>
+    ) => middleware(effect)
+  }),
+  { global: true }
+)
 
 /**
  * The `HttpApi` middleware that gives handlers the `Session` (their unit of work). An
@@ -513,7 +542,7 @@ export const layerRouter = HttpLayerRouter.middleware<{ provides: Session | Sess
  * @category tags
  */
 export class ApiSession extends HttpApiMiddleware.Tag<ApiSession>()("effect-session/HttpSession/ApiSession", {
-  provides: core.SessionTag
+  provides: SessionTag
 }) {}
 
 /**
@@ -554,9 +583,10 @@ export declare namespace ApiSession {
 }
 
 /**
- * The `HttpApi` middleware that gives handlers the `SessionManager`: for handlers that open their
- * own units of work (`HttpSession.manual` + `Session.transaction`) or read the session's id or
- * expiry.
+ * The `HttpApi` middleware that gives handlers the `SessionManager`. No longer needed: {@link layerApi}
+ * provides the request's `SessionManager` to every handler, so a group that declares only
+ * {@link ApiSession} can use `Session.failIfExpired`, `Session.expired` and `HttpSession.manual`.
+ * Kept so that groups that declare it still compile.
  *
  * @example
  * ```ts
@@ -575,14 +605,24 @@ export declare namespace ApiSession {
  */
 export class ApiSessionManager
   extends HttpApiMiddleware.Tag<ApiSessionManager>()("effect-session/HttpSession/ApiSessionManager", {
-    provides: core.SessionManagerTag
+    provides: SessionManagerTag
   })
 {}
 
+const ofRequest = <A>(f: (state: RequestState) => A): Effect.Effect<A> =>
+  Effect.contextWithEffect((context: Context.Context<never>) => {
+    const state = stateOf(context)
+    return state === undefined
+      ? Effect.dieMessage("effect-session: HttpSession.layerApi is not provided to HttpApiBuilder.api / serve")
+      : Effect.succeed(f(state))
+  })
+
 /**
- * What an `HttpApi` app needs for sessions: the {@link ApiSession} middleware's implementation and
- * the wrapper around the API app that runs each request's unit of work. Provide it to
- * `HttpApiBuilder.api(...)` / `HttpApiBuilder.serve()`.
+ * What an `HttpApi` app needs for sessions: the {@link ApiSession} middleware's implementation, the
+ * request's `SessionManager` (for `Session.failIfExpired`, `Session.expired`, `HttpSession.manual`:
+ * a group declares {@link ApiSession} and nothing else), and the wrapper around the API app that
+ * runs each request's unit of work. A failed commit answers the declared {@link SessionUnavailable}
+ * (503, its JSON body), unless `onSessionError` is set. Provide it to `HttpApiBuilder.api(...)`.
  *
  * @example
  * ```ts
@@ -607,40 +647,22 @@ export class ApiSessionManager
  * @since 0.1.0
  * @category layers
  */
-export const layerApi: Layer.Layer<ApiSession | ApiSessionManager, never, HttpSession> = Layer.mergeAll(
-  Layer.succeed(
-    ApiSessionManager,
-    Effect.flatMap(
-      Effect.serviceOption(core.SessionManagerTag),
-      (manager) =>
-        manager._tag === "Some"
-          ? Effect.succeed(manager.value)
-          : Effect.dieMessage("effect-session: HttpSession.layerApi is not provided to HttpApiBuilder.serve")
-    ) as any
-  ),
-  Layer.succeed(
-    ApiSession,
-    Effect.flatMap(
-      Effect.serviceOption(core.SessionTag),
-      (session) =>
-        session._tag === "Some"
-          ? Effect.succeed(session.value)
-          : Effect.dieMessage("effect-session: HttpSession.layerApi is not provided to HttpApiBuilder.serve")
-    ) as any
-  ),
-  HttpApiBuilder.middleware(
-    Effect.map(
-      internal.HttpSessionTag,
-      (config) => {
+export const layerApi: Layer.Layer<ApiSession | ApiSessionManager | SessionManager, never, HttpSession> = Layer
+  .mergeAll(
+    Layer.succeed(ApiSession, ofRequest((state) => state.unit)),
+    Layer.succeed(ApiSessionManager, ofRequest((state) => state.manager)),
+    // the SessionManager of every request: the one the HttpSession layer put in the context, which
+    // finds the request's (Session.failIfExpired, Session.expired, Session.transaction)
+    Layer.effect(SessionManagerTag, Effect.map(config_.HttpSessionTag, (config) => new RequestManager(config.store))),
+    HttpApiBuilder.middleware(
+      Effect.map(config_.HttpSessionTag, (config) =>
         // a failed commit answers as the endpoints declare it: SessionUnavailable, unless the app
         // chose its own answer with onSessionError
-        const apiConfig = config.customOnSessionError ? config : { ...config, onSessionError: unavailableResponse }
-        return (app: HttpApp.Default) =>
-          Effect.provideService(internal.middleware(app), internal.HttpSessionTag, apiConfig)
-      }
-    ) as any
+        internal.middlewareWith(
+          config.customOnSessionError ? config : { ...config, onSessionError: unavailableResponse }
+        ))
+    )
   )
-) as any
 
 // the response HttpApi gives for a declared SessionUnavailable (what orUnavailable leads to)
 const unavailableResponse = (): HttpServerResponse.HttpServerResponse =>
@@ -666,11 +688,15 @@ const unavailableResponse = (): HttpServerResponse.HttpServerResponse =>
  * @since 0.1.0
  * @category errors
  */
-export class SessionUnavailable extends Schema.TaggedError<SessionUnavailable>()(
-  "SessionUnavailable",
-  {},
-  HttpApiSchema.annotations({ status: 503 })
-) {}
+export const SessionUnavailable: typeof SessionError_.SessionUnavailable = SessionError_.SessionUnavailable
+
+/**
+ * The instance type of {@link SessionUnavailable}.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type SessionUnavailable = SessionError_.SessionUnavailable
 
 /**
  * Maps the session's errors for an `HttpApi` handler: a failed store (`SessionStoreError`) becomes
@@ -692,18 +718,21 @@ export class SessionUnavailable extends Schema.TaggedError<SessionUnavailable>()
  */
 export const orUnavailable = <A, E, R>(
   self: Effect.Effect<A, E, R>
-): Effect.Effect<
-  A,
-  Exclude<E, SessionStoreError | SessionConflict | SessionStateError | SessionDataError> | SessionUnavailable,
-  R
-> =>
+): Effect.Effect<A, Exclude<E, Mapped> | SessionUnavailable, R> =>
+  // `Exclude<E, Extract<E, Mapped>>`, what catchIf gives, is `Exclude<E, Mapped>`: TypeScript cannot
+  // prove it for a generic E
   Effect.catchIf(
     self,
-    (e): e is Extract<E, SessionStoreError | SessionConflict | SessionStateError | SessionDataError> =>
-      isSessionError(e) && e._tag !== "SessionTimeout",
+    (e): e is Extract<E, Mapped> => isMapped(e),
     (e) =>
-      (e as { readonly _tag: string })._tag === "SessionStoreError" ||
-        (e as { readonly _tag: string })._tag === "SessionConflict"
+      e instanceof SessionError_.SessionStoreError || e instanceof SessionError_.SessionConflict
         ? Effect.fail(new SessionUnavailable())
         : Effect.die(e)
-  ) as any
+  ) as Effect.Effect<A, Exclude<E, Mapped> | SessionUnavailable, R>
+
+type Mapped = SessionStoreError | SessionConflict | SessionStateError | SessionDataError
+
+// the errors orUnavailable maps (a SessionTimeout is the app's to answer; SessionUnavailable is mapped already)
+const isMapped = (u: unknown): u is Mapped =>
+  u instanceof SessionError_.SessionStoreError || u instanceof SessionError_.SessionConflict ||
+  u instanceof SessionError_.SessionStateError || u instanceof SessionError_.SessionDataError

@@ -7,11 +7,13 @@
  *
  * @since 0.1.0
  */
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as Data from "effect/Data"
 import type * as HashMap from "effect/HashMap"
 import * as Inspectable from "effect/Inspectable"
 import * as Predicate from "effect/Predicate"
 import type * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 
 /**
  * The property that marks every error of this module (see {@link isSessionError}).
@@ -481,6 +483,67 @@ export class SessionDataError extends Data.TaggedError("SessionDataError")<{
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// the sealed cookie's size error and HttpApi's declared error (once outside SessionError)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A sealed cookie (the session data in the cookie, `HttpSession.layerSealed`) over its limit:
+ * browsers drop a cookie whose name and value are over 4096 bytes without a word, so the commit
+ * fails instead, as a `SessionStoreError` (operation `save`) whose `cause` is this error: `length`
+ * is the sealed value's length in characters, `maxLength` the limit it went over. Also re-exported
+ * as `SealedCookieTooLarge` by `effect-session/HttpSession/SealedCookie`.
+ *
+ * @example
+ * ```ts
+ * import { SessionError } from "effect-session"
+ *
+ * const overBy = (error: SessionError.SealedCookieTooLarge): number => error.length - error.maxLength
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SealedCookieTooLarge
+  extends Data.TaggedError("SealedCookieTooLarge")<{ readonly length: number; readonly maxLength: number }>
+{
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Sealed session cookie is ${this.length} characters, over the limit of ${this.maxLength}`
+  }
+}
+
+/**
+ * The declared `HttpApi` error (503) for a session store that failed under a handler, or a commit
+ * that failed: add it to the endpoints (or groups) that use the session, and map the session's
+ * errors with `HttpSession.orUnavailable`. Also re-exported as `HttpSession.SessionUnavailable`.
+ *
+ * @example
+ * ```ts
+ * import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+ * import { Schema } from "effect"
+ * import { HttpSession, SessionError } from "effect-session"
+ *
+ * const Cart = HttpApiGroup.make("cart")
+ *   .add(HttpApiEndpoint.get("count", "/count").addSuccess(Schema.Number))
+ *   .addError(SessionError.SessionUnavailable)
+ *   .middleware(HttpSession.ApiSession)
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SessionUnavailable extends Schema.TaggedError<SessionUnavailable>()(
+  "SessionUnavailable",
+  {},
+  HttpApiSchema.annotations({ status: 503 })
+) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+}
+
 /**
  * Whether a value is one of the errors of this module.
  *
@@ -506,4 +569,6 @@ export const isSessionError = (
   | SessionConflict
   | SessionDataError
   | SessionOptionError
-  | SessionCommitFailed => Predicate.hasProperty(u, TypeId)
+  | SessionCommitFailed
+  | SealedCookieTooLarge
+  | SessionUnavailable => Predicate.hasProperty(u, TypeId)

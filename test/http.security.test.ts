@@ -31,9 +31,9 @@ import {
   TestClock
 } from "effect"
 import { HttpSession, Session, SessionError, SessionStore } from "effect-session"
-import * as Cookie from "effect-session/SessionStore/Cookie"
+import * as SealedCookie from "effect-session/HttpSession/SealedCookie"
 import { request as httpRequest } from "node:http"
-import { sameOriginUrl } from "../src/internal/http.js"
+import { sameOriginUrl } from "../src/internal/http/query.js"
 import { client, otherSecret, secret, serve, serveLayer, sessionLayer } from "./utils/http.js"
 import { failingSaves } from "./utils/stores.js"
 
@@ -223,7 +223,9 @@ describe("sealed cookie: one size limit, counting name and value", () => {
       // calibrate: the record's JSON for a note of 100 characters
       const probe = client(base)
       expect((yield* probe.post("/note/100")).status).toBe(200)
-      const record = Option.getOrThrow(Cookie.unseal(probe.jar.get("session")!, [secret], 0, { context: "session" }))
+      const record = Option.getOrThrow(
+        SealedCookie.unseal(probe.jar.get("session")!, [secret], 0, { context: "session" })
+      )
       const plain100 = SessionStore.encodeRecord(record).length
       const noteFor = (valueLength: number) => {
         for (let n = 0; n < 4096; n++) if (sealedLength(plain100 - 100 + n) === valueLength) return n
@@ -242,8 +244,8 @@ describe("sealed cookie: one size limit, counting name and value", () => {
       expect(errors).toHaveLength(1)
       expect(errors[0]!._tag).toBe("SessionStoreError")
       const cause = (errors[0] as SessionError.SessionStoreError).cause
-      expect(cause).toBeInstanceOf(Cookie.SealedCookieTooLarge)
-      expect((cause as Cookie.SealedCookieTooLarge).length).toBe(4093)
+      expect(cause).toBeInstanceOf(SealedCookie.SealedCookieTooLarge)
+      expect((cause as SealedCookie.SealedCookieTooLarge).length).toBe(4093)
     }))
 
   it.scoped("maxLength is one number for writing and reading; above the browsers' 4096 it is refused at start-up", () =>

@@ -170,11 +170,13 @@ describe("links in the package's Markdown", () => {
 })
 
 describe("package.json exports", () => {
-  it("has one subpath per public module (src/*.ts, src/SessionStore/*.ts), types first, internals blocked", () => {
+  it("has one subpath per public module (src/*.ts, src/{SessionStore,HttpSession}/*.ts), types first, internals blocked", () => {
     const modules = [
       ...fs.readdirSync(path.join(root, "src")).filter((f) => f.endsWith(".ts")).map((f) => f.slice(0, -3)),
-      ...fs.readdirSync(path.join(root, "src", "SessionStore")).filter((f) => f.endsWith(".ts")).map((f) =>
-        `SessionStore/${f.slice(0, -3)}`
+      ...["SessionStore", "HttpSession"].flatMap((dir) =>
+        fs.readdirSync(path.join(root, "src", dir)).filter((f) => f.endsWith(".ts")).map((f) =>
+          `${dir}/${f.slice(0, -3)}`
+        )
       )
     ]
     const expected = Object.fromEntries(

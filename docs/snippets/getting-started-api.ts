@@ -11,16 +11,19 @@ import { createServer } from "node:http"
 
 const User = Session.key("user", Schema.String)
 
-// HttpSession.ApiSession gives every handler of a group its unit of work (the Session)
+// HttpSession.ApiSession gives every handler of a group its unit of work (the Session); the
+// declared SessionUnavailable (503) is the answer when the session store fails
 class Account extends HttpApiGroup.make("account")
   .add(HttpApiEndpoint.post("login", "/login").setPayload(Schema.Struct({ user: Schema.String })))
   .add(HttpApiEndpoint.post("logout", "/logout"))
+  .addError(HttpSession.SessionUnavailable)
   .middleware(HttpSession.ApiSession)
 {}
 
 class Private extends HttpApiGroup.make("private")
   .add(HttpApiEndpoint.get("me", "/me").addSuccess(Schema.String))
   .addError(HttpApiError.Unauthorized)
+  .addError(HttpSession.SessionUnavailable)
   .middleware(HttpSession.ApiSession)
 {}
 
@@ -29,16 +32,17 @@ class Api extends HttpApi.make("app").add(Account).add(Private) {}
 const AccountLive = HttpApiBuilder.group(Api, "account", (handlers) =>
   handlers
     // log in: a new session id (session fixation defence), the data kept
+    // (orUnavailable: a failed store answers the declared SessionUnavailable, 503)
     .handle("login", ({ payload }) =>
-      Effect.zipRight(Session.set(User, payload.user), Session.regenerate).pipe(Effect.orDie))
+      Effect.zipRight(Session.set(User, payload.user), Session.regenerate).pipe(HttpSession.orUnavailable))
     // log out: the stored session is deleted and the cookie expired
     .handle("logout", () =>
-      Effect.orDie(Session.destroy)))
+      HttpSession.orUnavailable(Session.destroy)))
 
 const PrivateLive = HttpApiBuilder.group(Api, "private", (handlers) =>
   handlers.handle("me", () =>
     Effect.flatMap(
-      Effect.orDie(Session.get(User)),
+      HttpSession.orUnavailable(Session.get(User)),
       Option.match({
         onNone: () => Effect.fail(new HttpApiError.Unauthorized()),
         onSome: Effect.succeed

@@ -1,4 +1,10 @@
 /**
+ * **Deprecated module**: the sealed cookie is a transport, not a store. Its public helpers live in
+ * `effect-session/HttpSession/SealedCookie` (`seal`, `unseal`, `SealOptions`, `UnsealOptions`,
+ * `SealedCookieTooLarge`: the same functions and class); choose the sealed cookie with
+ * `HttpSession.layerSealed`. The `SealedCookie` service (`make`, `layer`, `layerConfig`), which no
+ * part of the library uses, goes in the next minor version.
+ *
  * The sealed cookie: the session data lives in the cookie itself, encrypted and authenticated, and
  * the server keeps nothing.
  *
@@ -47,7 +53,6 @@
  *
  * @since 0.1.0
  */
-import type * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -62,57 +67,27 @@ import type { SessionStoreError } from "../SessionError.js"
 import type { SessionRecord } from "../SessionStore.js"
 
 /**
- * Options of {@link seal}.
- *
- * @example
- * ```ts
- * import { Redacted } from "effect"
- * import * as Cookie from "effect-session/SessionStore/Cookie"
- *
- * const secrets = [Redacted.make("a secret of at least thirty-two characters!")]
- * const options: Cookie.SealOptions = { context: "prefs", maxLength: 3800 } // bound to the cookie named "prefs"
- * const record = { data: { theme: "dark" }, version: 1, createdAt: 0, expiresAt: 60_000 }
- * const sealed = Cookie.seal(record, secrets, options)
- * ```
+ * The seal helpers, moved to `effect-session/HttpSession/SealedCookie` (the same functions and class).
  *
  * @since 0.1.0
- * @category models
+ * @category re-exports
  */
-export interface SealOptions {
-  /** The longest sealed value allowed, in characters (ASCII, so bytes). Default: 4096. */
-  readonly maxLength?: number | undefined
-  /** Bound into the seal as associated data, e.g. the cookie name: a value opens only with the same context. */
-  readonly context?: string | undefined
-}
+export {
+  /** @deprecated import it from `effect-session/HttpSession/SealedCookie` */
+  seal,
+  /** @deprecated import it from `effect-session/HttpSession/SealedCookie` */
+  SealedCookieTooLarge,
+  /** @deprecated import it from `effect-session/HttpSession/SealedCookie` */
+  unseal
+} from "../HttpSession/SealedCookie.js"
 
 /**
- * Options of {@link unseal}.
- *
- * @example
- * ```ts
- * import { Redacted } from "effect"
- * import * as Cookie from "effect-session/SessionStore/Cookie"
- *
- * const secrets = [Redacted.make("a secret of at least thirty-two characters!")]
- * const options: Cookie.UnsealOptions = { context: "prefs", retainExpired: "10 minutes" }
- * const open = (value: string) => Cookie.unseal(value, secrets, Date.now(), options)
- * ```
+ * The seal helpers' options, moved to `effect-session/HttpSession/SealedCookie`.
  *
  * @since 0.1.0
- * @category models
+ * @category re-exports
  */
-export interface UnsealOptions {
-  /** How long after its expiry a record is still given back (to report what expired). Default: 1 hour. */
-  readonly retainExpired?: Duration.DurationInput | undefined
-  /**
-   * The longest value opened, in characters: the `maxLength` given to {@link seal}, so that the
-   * read limit and the write limit are one number. A longer value is `Option.none()`, never parsed.
-   * Default: 4096.
-   */
-  readonly maxLength?: number | undefined
-  /** The context given to {@link seal}. */
-  readonly context?: string | undefined
-}
+export type { SealOptions, UnsealOptions } from "../HttpSession/SealedCookie.js"
 
 /**
  * Options of the {@link SealedCookie} service.
@@ -171,107 +146,6 @@ export interface SealedCookieService {
   /** Opens a value at the time `now` (epoch milliseconds). */
   readonly unsealAt: (text: string, now: number) => Option.Option<SessionRecord>
 }
-
-/**
- * A sealed value over its size limit: the `cause` of the `SessionStoreError` that {@link seal}
- * returns.
- *
- * @example
- * ```ts
- * import { Either, Redacted } from "effect"
- * import * as Cookie from "effect-session/SessionStore/Cookie"
- *
- * const secrets = [Redacted.make("a secret of at least thirty-two characters!")]
- * const record = { data: { blob: "x".repeat(10_000) }, version: 1, createdAt: 0, expiresAt: 60_000 }
- *
- * const result = Cookie.seal(record, secrets)
- * if (Either.isLeft(result) && result.left.cause instanceof Cookie.SealedCookieTooLarge) {
- *   console.log(`${result.left.cause.length} > ${result.left.cause.maxLength}`) // keep less in this session
- * }
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export const SealedCookieTooLarge: {
-  new(args: { readonly length: number; readonly maxLength: number }): SealedCookieTooLarge
-} = internal.SealedCookieTooLarge
-
-/**
- * The instance type of {@link SealedCookieTooLarge}.
- *
- * @example
- * ```ts
- * import * as Cookie from "effect-session/SessionStore/Cookie"
- *
- * const overBy = (error: Cookie.SealedCookieTooLarge): number => error.length - error.maxLength
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export interface SealedCookieTooLarge extends Cause.YieldableError {
-  readonly _tag: "SealedCookieTooLarge"
-  /** The length of the sealed value, in characters. */
-  readonly length: number
-  /** The limit it went over (`maxLength`). */
-  readonly maxLength: number
-}
-
-/**
- * Seals a record with the first of `secrets`. Fails (as a `SessionStoreError`, operation `save`)
- * when there is no secret, a secret is shorter than 32 characters, or the sealed value is over
- * `maxLength` (the `cause` is then a {@link SealedCookieTooLarge}). An `Either` is an `Effect`:
- * `yield*` it in `Effect.gen`.
- *
- * @example
- * ```ts
- * import { Either, Option, Redacted } from "effect"
- * import * as Cookie from "effect-session/SessionStore/Cookie"
- *
- * const secrets = [Redacted.make("a secret of at least thirty-two characters!")]
- * const record = { data: { theme: "dark" }, version: 1, createdAt: 0, expiresAt: 60_000 }
- * const sealed = Either.getOrThrow(Cookie.seal(record, secrets))
- * Cookie.unseal(sealed, secrets, 1_000) // Option.some(record)
- * ```
- *
- * @since 0.1.0
- * @category constructors
- */
-export const seal: (
-  record: SessionRecord,
-  secrets: ReadonlyArray<Redacted.Redacted<string>>,
-  options?: SealOptions
-) => Either.Either<string, SessionStoreError> = internal.seal
-
-/**
- * Opens a sealed value with any of `secrets` at the time `now` (epoch milliseconds). Anything that
- * does not open (tampered with, sealed with an unknown secret or another context, malformed) or
- * that expired more than `retainExpired` before `now` is `Option.none()`.
- *
- * @example
- * ```ts
- * import { Option, Redacted } from "effect"
- * import * as Cookie from "effect-session/SessionStore/Cookie"
- *
- * const secrets = [Redacted.make("a secret of at least thirty-two characters!")]
- *
- * // a cookie value from a request: its data, or nothing when it was tampered with or expired
- * const themeOf = (cookieValue: string) =>
- *   Cookie.unseal(cookieValue, secrets, Date.now()).pipe(
- *     Option.flatMap((record) => Option.fromNullable(record.data.theme))
- *   )
- * ```
- *
- * @since 0.1.0
- * @category constructors
- */
-export const unseal: (
-  text: string,
-  secrets: ReadonlyArray<Redacted.Redacted<string>>,
-  now: number,
-  options?: UnsealOptions
-) => Option.Option<SessionRecord> = internal.unseal
 
 /**
  * The sealed cookie service.

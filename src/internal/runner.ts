@@ -24,6 +24,7 @@ import {
 } from "../SessionError.js"
 import type { MakeOptions, SessionManager, SessionManagerService, SessionOptions } from "../SessionManager.js"
 import type { SessionStore, SessionStoreService } from "../SessionStore.js"
+import { RequestManager, RequestSession } from "./current.js"
 import { Manager } from "./manager.js"
 import * as metrics from "./metrics.js"
 import { type ResolvedOptions, resolveOptions } from "./options.js"
@@ -43,7 +44,12 @@ const foreign = (what: string) =>
  * @internal
  */
 export const managerOf = (service: SessionManagerService): Effect.Effect<Manager> =>
-  service instanceof Manager ? Effect.succeed(service) : Effect.dieMessage(foreign("SessionManager"))
+  service instanceof Manager
+    ? Effect.succeed(service)
+    // the HTTP layers' SessionManager: the manager of the request in context (internal/current.ts)
+    : service instanceof RequestManager
+    ? service.resolve
+    : Effect.dieMessage(foreign("SessionManager"))
 
 const withManager = <A, E, R>(f: (manager: Manager) => Effect.Effect<A, E, R>) =>
   Effect.flatMap(SessionManagerTag, (service) => Effect.flatMap(managerOf(service), f))
@@ -85,6 +91,8 @@ export const runUnit = <A, E, R>(
         Effect.exit(restore(body(unit))),
         (exit): Effect.Effect<A, E | SessionStoreError | SessionConflict, R> => {
           if (Exit.isFailure(exit) || !shouldCommit(exit.value)) return Effect.zipRight(unit.rollback(), exit)
+          // a unit that never touched the session: nothing to commit, no store call
+          if (unit.commitIfUntouched()) return exit
           return Effect.catchTag(
             Effect.as(unit.commit(), exit.value),
             "SessionConflict",
@@ -122,7 +130,11 @@ export const readOnly = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A
     // the unit already open here (the request's, say) reads without the lock too, if it has not
     // touched the session yet
     if (Option.isSome(current) && current.value instanceof Unit) current.value.readOnly()
-    return Effect.locally(self, currentReadOnly, true)
+    const readOnly = Effect.locally(self, currentReadOnly, true)
+    // the HTTP layers' Session: the unit of the request in context
+    return Option.isSome(current) && current.value instanceof RequestSession
+      ? Effect.zipRight(Effect.map(current.value.unitOf, (unit) => unit.readOnly()), readOnly)
+      : readOnly
   })
 
 /** @internal */

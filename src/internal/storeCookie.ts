@@ -1,13 +1,13 @@
 import * as Clock from "effect/Clock"
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto"
-import { SessionStoreError } from "../SessionError.js"
+import type { SealOptions, UnsealOptions } from "../HttpSession/SealedCookie.js"
+import { SealedCookieTooLarge, SessionStoreError } from "../SessionError.js"
 import type { SessionRecord } from "../SessionStore.js"
-import type { SealedCookieOptions, SealedCookieService, SealOptions, UnsealOptions } from "../SessionStore/Cookie.js"
+import type { SealedCookieOptions, SealedCookieService } from "../SessionStore/Cookie.js"
 import { decodeRecord, encodeRecord } from "./record.js"
 import { retainMillis } from "./storeCommon.js"
 
@@ -23,16 +23,6 @@ export const MIN_SECRET_LENGTH = 32
 
 /** @internal */
 export const DEFAULT_MAX_LENGTH = 4096
-
-/** @internal */
-export class SealedCookieTooLarge extends Data.TaggedError("SealedCookieTooLarge")<{
-  readonly length: number
-  readonly maxLength: number
-}> {
-  override get message(): string {
-    return `Sealed session cookie is ${this.length} characters, over the limit of ${this.maxLength}`
-  }
-}
 
 const deriveKey = (secret: Redacted.Redacted<string>, salt: Uint8Array): Buffer =>
   Buffer.from(hkdfSync("sha256", Buffer.from(Redacted.value(secret), "utf8"), salt, INFO, 32))

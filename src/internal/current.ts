@@ -1,0 +1,144 @@
+/**
+ * Where an HTTP request's session is found without copying the fiber's context on every request:
+ * the middleware binds the request's manager and current unit to the request (a `WeakMap` keyed by
+ * `request.source`, which `HttpRouter.mount` and route prefixes keep when they replace the
+ * request object), and the `Session` and `SessionManager` services that the HTTP layers put in
+ * the context once, at start-up, find them through the request in context. Anything provided
+ * closer (`Session.transaction`'s unit, `Session.open`'s manager) comes first, as usual.
+ *
+ * @internal
+ */
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import type * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { globalValue } from "effect/GlobalValue"
+import type * as Option from "effect/Option"
+import type { InputOf, Key, SessionService, Status, ValueOf } from "../Session.js"
+import type { Outcome, SessionManagerService } from "../SessionManager.js"
+import type { Manager } from "./manager.js"
+import { Redacting } from "./snapshot.js"
+import type { Unit } from "./unit.js"
+
+/** A request's session: its manager and the unit its handler runs as now. @internal */
+export interface RequestState {
+  unit: Unit
+  readonly manager: Manager
+}
+
+const states = globalValue(Symbol.for("effect-session/requestStates"), () => new WeakMap<object, RequestState>())
+
+const keyOf = (request: HttpServerRequest.HttpServerRequest): object => {
+  const source = request.source
+  return typeof source === "object" && source !== null ? source : request
+}
+
+/** @internal */
+export const bind = (request: HttpServerRequest.HttpServerRequest, state: RequestState): void => {
+  states.set(keyOf(request), state)
+}
+
+/** The session of the request in `context`, if the middleware runs it. @internal */
+export const stateOf = (context: Context.Context<never>): RequestState | undefined => {
+  const request: HttpServerRequest.HttpServerRequest | undefined = context.unsafeMap.get(
+    HttpServerRequest.HttpServerRequest.key
+  )
+  return request === undefined ? undefined : states.get(keyOf(request))
+}
+
+const missing = Effect.dieMessage(
+  "effect-session: this request has no session: apply HttpSession.middleware to the app or router that " +
+    "handles it (or use HttpSession.layerRouter / HttpSession.layerApi)"
+)
+
+const withState = <A, E>(f: (state: RequestState) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.contextWithEffect((context: Context.Context<never>) => {
+    const state = stateOf(context)
+    return state === undefined ? missing : f(state)
+  })
+
+/**
+ * The `SessionManager` of the HTTP layers: the manager of the request in context. `managerOf`
+ * (runner.ts) resolves it for `Session.transaction`.
+ *
+ * @internal
+ */
+export class RequestManager extends Redacting implements SessionManagerService {
+  /** The layer's store (a sealed cookie's requests each have their own, behind their manager). */
+  constructor(readonly store: SessionManagerService["store"]) {
+    super()
+  }
+  readonly resolve: Effect.Effect<Manager> = withState((state) => Effect.succeed(state.manager))
+  readonly id = withState((state) => state.manager.id)
+  readonly isNew = withState((state) => state.manager.isNew)
+  readonly expired = withState((state) => state.manager.expired)
+  readonly failIfExpired = withState((state) => state.manager.failIfExpired)
+  readonly committed = withState((state) => state.manager.committed)
+  readonly expiresAt = withState((state) => state.manager.expiresAt)
+  readonly outcome = (): Outcome => {
+    // a synchronous read with no fiber to find the request by: the middleware writes the outcome itself
+    throw new Error("effect-session: the outcome of an HTTP request's session is written by the middleware")
+  }
+  protected redacted() {
+    return { _id: "effect-session/SessionManager", of: "the current request" }
+  }
+}
+
+// outside any request (a background fiber of the server, say) the request's unit is not open: a
+// Session.transaction there starts a unit of its own, on the SessionManager provided to it
+const noUnit = Effect.succeed<Status>("committed")
+
+/**
+ * The `Session` of the HTTP layers: the unit the request in context runs as now (its handler's
+ * unit, or under `HttpSession.manual` the closed unit outside `Session.transaction`).
+ *
+ * @internal
+ */
+export class RequestSession extends Redacting implements SessionService {
+  constructor(readonly manager: RequestManager) {
+    super()
+  }
+  readonly unitOf: Effect.Effect<Unit> = withState((state) => Effect.succeed(state.unit))
+  readonly status = Effect.contextWithEffect((context: Context.Context<never>) => {
+    const state = stateOf(context)
+    return state === undefined ? noUnit : state.unit.status
+  })
+  get<K extends Key>(key: K) {
+    return withState((state) => state.unit.get(key))
+  }
+  getOrElse<K extends Key>(key: K, orElse: () => ValueOf<K>) {
+    return withState((state) => state.unit.getOrElse(key, orElse))
+  }
+  getOrSet<K extends Key>(key: K, orElse: () => InputOf<K>) {
+    return withState((state) => state.unit.getOrSet(key, orElse))
+  }
+  has(key: Key) {
+    return withState((state) => state.unit.has(key))
+  }
+  set<K extends Key>(key: K, value: InputOf<K>) {
+    return withState((state) => state.unit.set(key, value))
+  }
+  modify<K extends Key>(key: K, f: (current: Option.Option<ValueOf<K>>) => InputOf<K>) {
+    return withState((state) => state.unit.modify(key, f))
+  }
+  remove(key: Key) {
+    return withState((state) => state.unit.remove(key))
+  }
+  bindUser(userId: string | undefined) {
+    return withState((state) => state.unit.bindUser(userId))
+  }
+  rememberFor(lifetime: Duration.DurationInput | null) {
+    return withState((state) => state.unit.rememberFor(lifetime))
+  }
+  readonly clear = withState((state) => state.unit.clear)
+  readonly keys = withState((state) => state.unit.keys)
+  readonly entries = withState((state) => state.unit.entries)
+  readonly savepoint = withState((state) => state.unit.savepoint)
+  readonly abort = withState((state) => state.unit.abort)
+  readonly regenerate = withState((state) => state.unit.regenerate)
+  readonly destroy = withState((state) => state.unit.destroy)
+  readonly userId = withState((state) => state.unit.userId)
+  protected redacted() {
+    return { _id: "effect-session/Session", of: "the current request" }
+  }
+}

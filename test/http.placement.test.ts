@@ -1,0 +1,163 @@
+/**
+ * Issue #14's design traps, each over a real server: the middleware works wherever it is put (the
+ * router, or `HttpServer.serve(app, HttpSession.middleware)`), the handler reaches its session
+ * without a per-request service (`yield* Session.Session` included), an HttpApi group that declares
+ * only `ApiSession` can use `Session.failIfExpired`, and a lock that is not free in time answers
+ * "busy" (503, `Retry-After: 1`), not "store unavailable".
+ */
+import {
+  HttpApi,
+  HttpApiBuilder,
+  HttpApiEndpoint,
+  HttpApiError,
+  HttpApiGroup,
+  HttpRouter,
+  HttpServer,
+  HttpServerResponse
+} from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Fiber, Layer, Option, Schema, TestClock } from "effect"
+import { HttpSession, Session, SessionStore } from "effect-session"
+import { client, Count, serveLayer, sessionLayer } from "./utils/http.js"
+
+const routes = HttpRouter.empty.pipe(
+  HttpRouter.post(
+    "/counter",
+    Effect.map(
+      Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1),
+      (n) => HttpServerResponse.text(String(n))
+    )
+  ),
+  HttpRouter.get("/health", Effect.succeed(HttpServerResponse.text("ok"))),
+  HttpRouter.get(
+    "/handle",
+    Effect.gen(function*() {
+      // the request's unit, as a handle: it reads and writes like the combinators
+      const session = yield* Session.Session
+      yield* session.set("seen", true)
+      return HttpServerResponse.text(String(Option.getOrElse(yield* session.get(Count), () => 0)))
+    })
+  )
+)
+
+describe("the middleware works wherever it is put", () => {
+  it.scoped("HttpServer.serve(app, HttpSession.middleware): it commits and sets its cookie", () =>
+    Effect.gen(function*() {
+      const base = yield* serveLayer(
+        HttpServer.serve(routes, HttpSession.middleware).pipe(Layer.provide(sessionLayer(SessionStore.layerMemory())))
+      )
+      const http = client(base)
+      const first = yield* http.post("/counter")
+      expect(first.body).toBe("1")
+      expect(first.setCookies).toHaveLength(1)
+      expect((yield* http.post("/counter")).body).toBe("2")
+      expect((yield* http.post("/counter")).body).toBe("3")
+      // a route that never touches the session: no cookie
+      const health = client(base)
+      expect((yield* health.get("/health")).setCookies).toHaveLength(0)
+      // the handle of the request's unit
+      expect((yield* http.get("/handle")).body).toBe("3")
+    }))
+
+  it.scoped("on the router: the same", () =>
+    Effect.gen(function*() {
+      const base = yield* serveLayer(
+        HttpServer.serve(HttpSession.middleware(routes)).pipe(Layer.provide(sessionLayer(SessionStore.layerMemory())))
+      )
+      const http = client(base)
+      expect((yield* http.post("/counter")).body).toBe("1")
+      expect((yield* http.post("/counter")).body).toBe("2")
+      expect((yield* http.get("/handle")).body).toBe("2")
+    }))
+})
+
+describe("HttpApi: ApiSession alone", () => {
+  const Api = HttpApi.make("api").add(
+    HttpApiGroup.make("me")
+      .add(HttpApiEndpoint.post("login", "/login").addSuccess(Schema.String))
+      .add(HttpApiEndpoint.get("me", "/me").addSuccess(Schema.String))
+      .addError(HttpApiError.Unauthorized)
+      .addError(HttpSession.SessionUnavailable)
+      .middleware(HttpSession.ApiSession)
+  )
+  const ApiLive = HttpApiBuilder.api(Api).pipe(
+    Layer.provide(HttpApiBuilder.group(Api, "me", (handlers) =>
+      handlers
+        .handle("login", () => Effect.as(Session.set("user", "ada"), "welcome").pipe(HttpSession.orUnavailable))
+        .handle("me", () =>
+          Effect.gen(function*() {
+            // the group declares ApiSession only: failIfExpired needs nothing else
+            yield* Session.failIfExpired
+            const user = yield* Session.get("user")
+            return Option.isSome(user) ? String(user.value) : "nobody"
+          }).pipe(
+            Effect.catchTag("SessionTimeout", () => new HttpApiError.Unauthorized()),
+            HttpSession.orUnavailable
+          )))),
+    Layer.provide(HttpSession.layerApi)
+  )
+
+  it.scoped("Session.failIfExpired in a group declaring only ApiSession: expiry answers 401", () =>
+    Effect.gen(function*() {
+      const base = yield* serveLayer(
+        HttpApiBuilder.serve().pipe(
+          Layer.provide(ApiLive),
+          Layer.provide(sessionLayer(SessionStore.layerMemory(), { idleTimeout: "30 minutes" }))
+        )
+      )
+      const http = client(base)
+      expect((yield* http.post("/login")).status).toBe(200)
+      const me = yield* http.get("/me")
+      expect(me.status).toBe(200)
+      expect(me.body).toBe("\"ada\"")
+      yield* TestClock.adjust("31 minutes")
+      expect((yield* http.get("/me")).status).toBe(401)
+    }))
+})
+
+describe("a lock that is not free in time", () => {
+  it.scoped("answers 503 with Retry-After: 1 and says the session is busy, not that the store is down", () =>
+    Effect.gen(function*() {
+      const entered = yield* Deferred.make<void>()
+      const app = HttpRouter.empty.pipe(
+        HttpRouter.post(
+          "/counter",
+          Effect.map(
+            Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1),
+            (n) => HttpServerResponse.text(String(n))
+          )
+        ),
+        HttpRouter.post(
+          "/slow",
+          Effect.gen(function*() {
+            yield* Session.set("slow", true)
+            yield* Deferred.succeed(entered, undefined)
+            yield* Effect.sleep("5 minutes")
+            return HttpServerResponse.text("slow")
+          })
+        ),
+        HttpSession.middleware
+      )
+      const base = yield* serveLayer(
+        HttpServer.serve(app).pipe(
+          Layer.provide(sessionLayer(SessionStore.layerMemory(), { lockTimeout: "1 second" }))
+        )
+      )
+      const http = client(base)
+      expect((yield* http.post("/counter")).body).toBe("1")
+      const slow = yield* Effect.fork(http.post("/slow"))
+      yield* Deferred.await(entered)
+      const waiting = yield* Effect.fork(http.post("/counter"))
+      // once the second request waits for the lock (it comes over a socket), move past its timeout
+      while (Option.isNone(yield* Fiber.poll(waiting))) {
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+        yield* TestClock.adjust("2 seconds")
+      }
+      const busy = yield* Fiber.join(waiting)
+      expect(busy.status).toBe(503)
+      expect(busy.headers.get("retry-after")).toBe("1")
+      expect(busy.body).toContain("busy")
+      yield* TestClock.adjust("5 minutes")
+      expect((yield* Fiber.join(slow)).body).toBe("slow")
+    }))
+})
