@@ -5,7 +5,7 @@ import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Option, Ref, Schema } from "effect"
 import { HttpSession, Session, SessionManager, SessionStore } from "effect-session"
-import { client, Count, serve, sessionLayer } from "./utils/http.js"
+import { client, Count, increment, serve, sessionLayer } from "./utils/http.js"
 
 const User = Session.key("user", Schema.String)
 
@@ -113,13 +113,7 @@ describe("#13 regenerate racing a request of the same session, one process", () 
             return HttpServerResponse.text("logged in")
           })
         ),
-        HttpRouter.post(
-          "/counter",
-          Effect.map(
-            Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1),
-            (n) => HttpServerResponse.text(String(n))
-          )
-        ),
+        HttpRouter.post("/counter", increment),
         HttpSession.middleware
       )
       const http = client(yield* serve(app, sessionLayer(SessionStore.layerMemory())))

@@ -4,9 +4,9 @@
  */
 import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Effect } from "effect"
 import { HttpSession, Session, SessionStore } from "effect-session"
-import { client, Count, serve, sessionLayer } from "./utils/http.js"
+import { client, increment, serve, sessionLayer } from "./utils/http.js"
 
 const app = HttpRouter.empty.pipe(
   HttpRouter.post(
@@ -18,13 +18,7 @@ const app = HttpRouter.empty.pipe(
       return HttpServerResponse.text("ok")
     })
   ),
-  HttpRouter.post(
-    "/counter",
-    Effect.map(
-      Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1),
-      (n) => HttpServerResponse.text(String(n))
-    )
-  ),
+  HttpRouter.post("/counter", increment),
   HttpSession.middleware
 )
 

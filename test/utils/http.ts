@@ -47,15 +47,15 @@ export const keepCookies = (jar: Map<string, string>, setCookies: ReadonlyArray<
   }
 }
 
+/** The counter's handler: increments the session's count and answers it. */
+export const increment = Effect.map(
+  Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1),
+  (n) => HttpServerResponse.text(String(n))
+)
+
 /** A counter app: POST /counter increments the session's count and answers it, GET /counter reads it. */
 export const counterApp = HttpRouter.empty.pipe(
-  HttpRouter.post(
-    "/counter",
-    Effect.map(
-      Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1),
-      (n) => HttpServerResponse.text(String(n))
-    )
-  ),
+  HttpRouter.post("/counter", increment),
   HttpRouter.get("/counter", Effect.map(Session.getOrElse(Count, () => 0), (n) => HttpServerResponse.text(String(n)))),
   HttpRouter.get("/health", Effect.succeed(HttpServerResponse.text("ok"))),
   HttpSession.middleware
