@@ -18,16 +18,10 @@ import {
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Option, Schema, TestClock } from "effect"
 import { HttpSession, Session, SessionStore } from "effect-session"
-import { client, Count, serveLayer, sessionLayer } from "./utils/http.js"
+import { client, Count, increment, serveLayer, sessionLayer } from "./utils/http.js"
 
 const routes = HttpRouter.empty.pipe(
-  HttpRouter.post(
-    "/counter",
-    Effect.map(
-      Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1),
-      (n) => HttpServerResponse.text(String(n))
-    )
-  ),
+  HttpRouter.post("/counter", increment),
   HttpRouter.get("/health", Effect.succeed(HttpServerResponse.text("ok"))),
   HttpRouter.get(
     "/handle",
@@ -120,13 +114,7 @@ describe("a lock that is not free in time", () => {
     Effect.gen(function*() {
       const entered = yield* Deferred.make<void>()
       const app = HttpRouter.empty.pipe(
-        HttpRouter.post(
-          "/counter",
-          Effect.map(
-            Session.modify(Count, (n) => Option.getOrElse(n, () => 0) + 1),
-            (n) => HttpServerResponse.text(String(n))
-          )
-        ),
+        HttpRouter.post("/counter", increment),
         HttpRouter.post(
           "/slow",
           Effect.gen(function*() {
