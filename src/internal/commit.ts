@@ -9,11 +9,10 @@ import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import { SessionConflict, type SessionStoreError } from "../SessionError.js"
 import type { Committed } from "../SessionManager.js"
-import type { SessionStoreService } from "../SessionStore.js"
+import type { SessionStoreService, Sync } from "../SessionStore.js"
 import type { ResolvedOptions } from "./options.js"
 import { nextVersion, type Plan, type UnitChanges } from "./plan.js"
 import { changedKeys, type Data, emptyData, fromRecord, jsonEqual, toRecord } from "./snapshot.js"
-import type { SyncStore } from "./syncStore.js"
 
 /** @internal */
 export type CommitOutcome = "unchanged" | "touched" | "saved" | "created" | "merged" | "regenerated" | "destroyed"
@@ -32,7 +31,7 @@ export interface Executed {
 /** What the executor works with: the store, its synchronous operations if declared, the options. @internal */
 export interface Executor {
   readonly store: SessionStoreService
-  readonly sync: SyncStore | undefined
+  readonly sync: Sync | undefined
   readonly options: ResolvedOptions
 }
 

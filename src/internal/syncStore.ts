@@ -1,19 +1,11 @@
 import type { SessionStoreService, Sync } from "../SessionStore.js"
 
 /**
- * The synchronous operations of a store (`SessionStoreService.sync`), under the name the manager
- * knows them by.
- *
- * @internal
- */
-export type SyncStore = Sync
-
-/**
  * The synchronous operations `store` declares, if it declares them and its `load` and `save` are
  * still the effects they stand for (`sync.effects`): a wrapper made by spreading the store and
  * replacing either does not take the synchronous path. @internal
  */
-export const syncOf = (store: SessionStoreService): SyncStore | undefined => {
+export const syncOf = (store: SessionStoreService): Sync | undefined => {
   const sync = store.sync
   return sync !== undefined && sync.effects.load === store.load && sync.effects.save === store.save
     ? sync
