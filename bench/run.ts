@@ -75,7 +75,7 @@ const CONFIGS: ReadonlyArray<Config> = [
   {
     name: "floor-untouched",
     description:
-      "the floor of any session layer on Effect's services (bench/servers/routes.ts): one service provided per request (Effect.provideService), GET /untouched",
+      "the floor of any session layer on Effect's services (bench/servers/routes.ts), request-keyed: one service in the context at start-up, per-request state bound to the request (a WeakMap), nothing provided per request; GET /untouched",
     server: ["effect.ts", "floor"],
     method: "GET",
     path: "/untouched",

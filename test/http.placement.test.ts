@@ -13,6 +13,7 @@ import {
   HttpApiGroup,
   HttpRouter,
   HttpServer,
+  HttpServerRequest,
   HttpServerResponse
 } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
@@ -147,5 +148,47 @@ describe("a lock that is not free in time", () => {
       expect(busy.body).toContain("busy")
       yield* TestClock.adjust("5 minutes")
       expect((yield* Fiber.join(slow)).body).toBe("slow")
+    }))
+})
+
+describe("where interruption is on (the middleware inside a route)", () => {
+  // HttpRouter.use puts the middleware inside the route, which the router runs interruptibly: the
+  // end of the unit is then masked by the middleware itself
+  it.scoped("a handler interrupted after its write leaves the session as it was, and its lock free", () =>
+    Effect.gen(function*() {
+      const wrote = yield* Deferred.make<void>()
+      const app = HttpRouter.empty.pipe(
+        HttpRouter.post("/counter", increment),
+        HttpRouter.post(
+          "/stuck",
+          Effect.zipRight(Session.set(Count, 100), Effect.zipRight(Deferred.succeed(wrote, undefined), Effect.never))
+        ),
+        HttpRouter.use((handler) => HttpSession.middleware(handler))
+      )
+      const context = yield* Layer.build(sessionLayer(SessionStore.layerMemory()))
+      const request = (method: "POST", path: string, cookie?: string) =>
+        Effect.provide(
+          Effect.provideService(
+            app,
+            HttpServerRequest.HttpServerRequest,
+            HttpServerRequest.fromWeb(
+              new Request(`http://localhost${path}`, { method, headers: cookie === undefined ? {} : { cookie } })
+            )
+          ),
+          context
+        )
+      const first = yield* request("POST", "/counter")
+      const cookie = first.cookies.pipe((cookies) => Object.values(cookies.cookies)[0]!)
+      const header = `${cookie.name}=${cookie.value}`
+      const stuck = yield* Effect.fork(request("POST", "/stuck", header))
+      yield* Deferred.await(wrote)
+      yield* Fiber.interrupt(stuck)
+      // the interrupted unit was discarded and released the session's lock: the next write runs
+      // (were the lock still held, this request would wait for it until its lock timeout: a 503)
+      const waiting = yield* Effect.fork(request("POST", "/counter", header))
+      yield* TestClock.adjust("1 minute")
+      const next = yield* Fiber.join(waiting)
+      expect(next.status).toBe(200)
+      expect(yield* Effect.promise(() => HttpServerResponse.toWeb(next).text())).toBe("2")
     }))
 })

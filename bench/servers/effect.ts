@@ -3,8 +3,9 @@
  *
  * - `bare`: `@effect/platform-node` router, no session (the limit), default tracing.
  * - `bare-notrace`: the same with `Layer.setTracerEnabled(false)`.
- * - `floor`: the same routes under the least session layer Effect's services allow (`floorRouter`):
- *   what any per-request session service costs before it does anything of its own; `floor-redis`
+ * - `floor`: the same routes under the least session layer Effect's services allow (`floorRouter`,
+ *   request-keyed: nothing provided per request): what any session service costs before it does
+ *   anything of its own; `floor-redis`
  *   the same with the count in Redis (one GET and one SET per counter request).
  * - `memory`, `memory-notrace`, `sqlite`, `redis`: the same routes under `HttpSession.middleware`.
  *
@@ -18,7 +19,7 @@ import { createServer } from "node:http"
 import * as HttpSession from "../../src/HttpSession.js"
 import * as SessionStore from "../../src/SessionStore.js"
 import { setSessionCounter } from "./inspect.js"
-import { bareRouter, floorRedisRouter, floorRouter, sessionRouter } from "./routes.js"
+import { bareRouter, floorLayer, floorRedisRouter, floorRouter, sessionRouter } from "./routes.js"
 
 const mode = process.argv[2] ?? "bare"
 const redisUrl = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6390"
@@ -67,7 +68,10 @@ const main = (() => {
     return mode === "bare" ? served : Layer.provide(served, Layer.setTracerEnabled(false))
   }
   if (mode === "floor") {
-    return Layer.merge(HttpServer.serve(floorRouter), listening).pipe(Layer.provide(serverLayer))
+    return Layer.merge(HttpServer.serve(floorRouter), listening).pipe(
+      Layer.provide(serverLayer),
+      Layer.provide(floorLayer)
+    )
   }
   if (mode === "floor-redis") {
     const redis = Layer.unwrapScoped(Effect.map(
@@ -80,7 +84,7 @@ const main = (() => {
       ),
       (client) => HttpServer.serve(floorRedisRouter(client))
     ))
-    return Layer.merge(redis, listening).pipe(Layer.provide(serverLayer))
+    return Layer.merge(redis, listening).pipe(Layer.provide(serverLayer), Layer.provide(floorLayer))
   }
   const store = stores[mode]
   if (store === undefined) throw new Error(`unknown configuration: ${mode}`)

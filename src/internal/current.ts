@@ -16,14 +16,45 @@ import { globalValue } from "effect/GlobalValue"
 import type * as Option from "effect/Option"
 import type { InputOf, Key, SessionService, Status, ValueOf } from "../Session.js"
 import type { Outcome, SessionManagerService } from "../SessionManager.js"
-import type { Manager } from "./manager.js"
+import type { SessionStoreService } from "../SessionStore.js"
+import type { Opened } from "./http/transport.js"
+import { Manager } from "./manager.js"
+import type { ResolvedOptions } from "./options.js"
 import { Redacting } from "./snapshot.js"
-import type { Unit } from "./unit.js"
+import { Unit, type UnitMode } from "./unit.js"
 
-/** A request's session: its manager and the unit its handler runs as now. @internal */
-export interface RequestState {
-  unit: Unit
-  readonly manager: Manager
+/**
+ * A request's session: its manager and the unit its handler runs as now, each made when first
+ * asked for, so that a request whose handler never touches its session makes neither.
+ *
+ * @internal
+ */
+export class RequestState {
+  private madeManager: Manager | undefined = undefined
+  private madeUnit: Unit | undefined = undefined
+  constructor(
+    private readonly store: SessionStoreService,
+    private readonly options: ResolvedOptions,
+    private readonly opened: Opened,
+    private readonly mode: UnitMode
+  ) {}
+  get manager(): Manager {
+    return this.madeManager ??= new Manager(this.store, this.options, this.opened.id, this.opened.adopt)
+  }
+  get unit(): Unit {
+    return this.madeUnit ??= new Unit(this.manager, undefined, this.mode)
+  }
+  set unit(unit: Unit) {
+    this.madeUnit = unit
+  }
+  /** The manager, if anything asked for it (otherwise the session was not touched). */
+  get managerIfMade(): Manager | undefined {
+    return this.madeManager
+  }
+  /** The unit, if anything asked for it. */
+  get unitIfMade(): Unit | undefined {
+    return this.madeUnit
+  }
 }
 
 const states = globalValue(Symbol.for("effect-session/requestStates"), () => new WeakMap<object, RequestState>())

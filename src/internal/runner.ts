@@ -82,27 +82,29 @@ export const runUnit = <A, E, R>(
   manager: Manager,
   body: (unit: Unit) => Effect.Effect<A, E, R>,
   shouldCommit: (a: A) => boolean,
-  mode: UnitMode = "write"
+  mode: UnitMode = "write",
+  /** The attempt to start at (the HTTP middleware runs the first one itself). */
+  first = 1
 ): Effect.Effect<A, E | SessionStoreError | SessionConflict, R> => {
   const attempt = (n: number): Effect.Effect<A, E | SessionStoreError | SessionConflict, R> =>
     Effect.uninterruptibleMask((restore) => {
       const unit = new Unit(manager, undefined, mode)
-      return Effect.flatMap(
-        Effect.exit(restore(body(unit))),
-        (exit): Effect.Effect<A, E | SessionStoreError | SessionConflict, R> => {
-          if (Exit.isFailure(exit) || !shouldCommit(exit.value)) return Effect.zipRight(unit.rollback(), exit)
+      return Effect.matchCauseEffect(restore(body(unit)), {
+        onFailure: (cause) => Effect.zipRight(unit.rollback(), Effect.failCause(cause)),
+        onSuccess: (a): Effect.Effect<A, E | SessionStoreError | SessionConflict, R> => {
+          if (!shouldCommit(a)) return Effect.as(unit.rollback(), a)
           // a unit that never touched the session: nothing to commit, no store call
-          if (unit.commitIfUntouched()) return exit
+          if (unit.commitIfUntouched()) return Effect.succeed(a)
           return Effect.catchTag(
-            Effect.as(unit.commit(), exit.value),
+            Effect.as(unit.commit(), a),
             "SessionConflict",
             (conflict) =>
               canRetry(manager, n) ? restore(Effect.zipRight(backoff(n), attempt(n + 1))) : Effect.fail(conflict)
           )
         }
-      )
+      })
     })
-  return attempt(1)
+  return attempt(first)
 }
 
 // a nested transaction: a savepoint of the open unit, rolled back when the effect fails

@@ -5,6 +5,7 @@
  * @internal
  */
 import * as Cookies from "@effect/platform/Cookies"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import type * as HttpServerResponse_ from "@effect/platform/HttpServerResponse"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Duration from "effect/Duration"
@@ -137,16 +138,24 @@ export const sessionCookie = (options: CookieOptions): SessionCookie => {
 }
 
 class CookieOpened implements Opened {
-  readonly id: string | undefined
   readonly adopt = false
   readonly store = undefined
   readonly redirect = undefined
+  // read and verified when first asked for: a request that never touches its session reads no
+  // header and checks no signature
+  private opened: Verified | undefined | null = null
   constructor(
     readonly cookie: SessionCookie,
     readonly signer: Signer,
-    readonly verified: Verified | undefined
-  ) {
-    this.id = verified?.id
+    readonly request: HttpServerRequest.HttpServerRequest
+  ) {}
+  get verified(): Verified | undefined {
+    if (this.opened !== null) return this.opened
+    const value = readCookie(this.request.headers.cookie, this.cookie.name)
+    return this.opened = value === undefined ? undefined : this.signer.open(value)
+  }
+  get id(): string | undefined {
+    return this.verified?.id
   }
   write(response: HttpServerResponse_.HttpServerResponse, outcome: Outcome, now: number) {
     const id = outcome.storedId
@@ -170,9 +179,6 @@ export const cookieTransport = (signer: Signer, options: CookieOptions): Transpo
     readsTime: false,
     writesTime: cookie.persistent,
     everyResponse: undefined,
-    open: (request) => {
-      const value = readCookie(request.headers.cookie, cookie.name)
-      return new CookieOpened(cookie, signer, value === undefined ? undefined : signer.open(value))
-    }
+    open: (request) => new CookieOpened(cookie, signer, request)
   }
 }

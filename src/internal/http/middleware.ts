@@ -8,21 +8,30 @@
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as FiberStatus from "effect/FiberStatus"
+import { identity } from "effect/Function"
+import * as Option from "effect/Option"
+import * as RuntimeFlags from "effect/RuntimeFlags"
 import type { HttpSession, HttpSessionService } from "../../HttpSession.js"
 import type { Session } from "../../Session.js"
 import { SessionConflict, SessionStoreError } from "../../SessionError.js"
 import type { SessionManager } from "../../SessionManager.js"
-import { bind, RequestSession, type RequestState, stateOf } from "../current.js"
-import { outsideUnit, runUnit, unsafeMakeManagerFor } from "../runner.js"
+import { bind, RequestSession, RequestState, stateOf } from "../current.js"
+import { backoff, canRetry, outsideUnit, runUnit } from "../runner.js"
 import { SessionTag } from "../tags.js"
 import { Unit } from "../unit.js"
 import { HttpSessionTag } from "./config.js"
 import type { Opened } from "./transport.js"
 
 type Response = HttpServerResponse.HttpServerResponse
+
+// whether the middleware runs where interruption is on (inside a route: HttpRouter.use, or a
+// handler's own `Effect.interruptible`): then the end of the unit is masked
+const isInterruptible = (status: FiberStatus.Running): boolean => RuntimeFlags.interruptible(status.runtimeFlags)
 
 const safeMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"])
 
@@ -52,9 +61,16 @@ export const middleware = <E, R>(
   app: HttpApp.Default<E, R>
 ): HttpApp.Default<E, Exclude<R, Session | SessionManager> | HttpSession> => {
   const placement: Placement = { serve: undefined }
-  return Effect.contextWithEffect((context: Context.Context<HttpSession | HttpServerRequest.HttpServerRequest>) =>
-    start(handlerOf(app), Context.get(context, HttpSessionTag), context, placement)
-  )
+  return Effect.withFiberRuntime((fiber, status) => {
+    const context = fiber.currentContext
+    return start(
+      handlerOf(app),
+      Context.unsafeGet(context, HttpSessionTag),
+      context,
+      placement,
+      isInterruptible(status)
+    )
+  })
 }
 
 /** The middleware for a configuration known when it is applied (`layerRouter`, `layerApi`). @internal */
@@ -62,8 +78,14 @@ export const middlewareWith =
   (config: HttpSessionService) =>
   <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, Exclude<R, Session | SessionManager>> => {
     const placement: Placement = { serve: undefined }
-    return Effect.contextWithEffect((context: Context.Context<HttpServerRequest.HttpServerRequest>) =>
-      start(handlerOf(app), config, context, placement)
+    return Effect.withFiberRuntime((fiber, status) =>
+      start(
+        handlerOf(app),
+        config,
+        fiber.currentContext,
+        placement,
+        isInterruptible(status)
+      )
     )
   }
 
@@ -75,15 +97,16 @@ const handlerOf = <E, R>(app: HttpApp.Default<E, R>) => app as HttpApp.Default<E
 const start = <E, R>(
   app: Effect.Effect<Response, E, R>,
   config: HttpSessionService,
-  context: Context.Context<HttpServerRequest.HttpServerRequest>,
-  placement: Placement
+  context: Context.Context<never>,
+  placement: Placement,
+  interruptible: boolean
 ): Effect.Effect<Response, E, R> => {
-  const request = Context.get(context, HttpServerRequest.HttpServerRequest)
+  const request = Context.unsafeGet(context, HttpServerRequest.HttpServerRequest)
   const transport = config.transport
-  if (!transport.readsTime) return run(app, config, request, transport.open(request, 0), placement)
+  if (!transport.readsTime) return run(app, config, request, transport.open(request, 0), placement, interruptible)
   const handled = Effect.flatMap(
     Clock.currentTimeMillis,
-    (now) => run(app, config, request, transport.open(request, now), placement)
+    (now) => run(app, config, request, transport.open(request, now), placement, interruptible)
   )
   const everyResponse = transport.everyResponse
   return everyResponse === undefined
@@ -95,80 +118,133 @@ const start = <E, R>(
     )
 }
 
+/**
+ * One request: its handler runs as one unit of work, made when the handler first touches the
+ * session (a handler that never does costs no unit, no manager, no store call). This is
+ * `runUnit` (runner.ts) unrolled for the first attempt, so that an untouched request adds as few
+ * Effect operations as can be: where the server runs the app uninterruptibly (`HttpServer.serve`,
+ * `HttpApp.toWebHandler`), no mask is needed to end the unit whatever happens, and none is added;
+ * a conflict's re-runs go through `runUnit` itself.
+ */
 const run = <E, R>(
   app: Effect.Effect<Response, E, R>,
   config: HttpSessionService,
   request: HttpServerRequest.HttpServerRequest,
   opened: Opened,
-  placement: Placement
+  placement: Placement,
+  interruptible: boolean
 ): Effect.Effect<Response, E, R> => {
   if (opened.redirect !== undefined) return Effect.succeed(opened.redirect)
   const store = opened.store ?? config.store
-  const manager = unsafeMakeManagerFor(store, config.session, opened.id, opened.adopt)
+  // a request of a safe method reads without the session's lock (it takes it at a first write)
+  const mode = safeMethods.has(request.method) ? "read" : "write"
+  const state = new RequestState(store, config.session, opened, mode)
+  bind(request, state)
   const writeBack = (response: Response): Effect.Effect<Response> => {
+    const manager = state.managerIfMade
+    // an untouched session writes nothing (see Opened.write)
+    if (manager === undefined) return Effect.succeed(response)
     const outcome = manager.outcome()
+    if (!outcome.touched) return Effect.succeed(response)
     // a remembered session's cookie is persistent (Session.rememberFor): its Max-Age needs the time
     return config.transport.writesTime || outcome.persistent
       ? Effect.clockWith((clock) => Effect.succeed(opened.write(response, outcome, clock.unsafeCurrentTimeMillis())))
       : Effect.succeed(opened.write(response, outcome, 0))
   }
-  const answer = (message: string, error: SessionStoreError | SessionConflict) =>
-    Effect.as(logFailure(message, store.name, error), config.onSessionError(error))
-  let state: RequestState | undefined
+  const answer = (error: SessionStoreError | SessionConflict) => {
+    answered = true
+    return Effect.as(logFailure("the session's commit failed", store.name, error), config.onSessionError(error))
+  }
   // ended in the pre-response handler (the serve-level placement): the response is written already
   let served = false
   // the response of a failed commit, or of the session store failing under a handler that did not
   // handle it: sent as it is
   let answered = false
-  const ran = runUnit(
-    manager,
-    (unit) => {
-      if (state === undefined) {
-        state = { unit, manager }
-        bind(request, state)
-      } else {
-        state.unit = unit // a run again after a conflict
-      }
-      return app
-    },
-    (response) => config.commitOn(response.status),
-    // a request of a safe method reads without the session's lock (it takes it at a first write)
-    safeMethods.has(request.method) ? "read" : "write"
-  ).pipe(
-    Effect.catchIf(isSessionFailure, (error) => {
-      answered = true
-      return answer("the session's commit failed", error)
-    }),
-    Effect.matchCauseEffect({
-      onSuccess: (response) => {
-        if (served) return Effect.succeed(response)
-        placement.serve = false
-        return answered ? Effect.succeed(response) : writeBack(response)
-      },
-      onFailure: (cause) => {
-        if (served) return Effect.failCause(cause)
-        placement.serve = false
-        // the error response is made later: add the transport's headers when it is
+
+  // a conflict's re-runs (policies `retry`, `merge-then-retry`): the runner's, from attempt 2
+  const rerun = (restore: <A, E1, R1>(self: Effect.Effect<A, E1, R1>) => Effect.Effect<A, E1, R1>) =>
+    Effect.catchIf(
+      restore(Effect.zipRight(
+        backoff(1),
+        runUnit(
+          state.manager,
+          (unit) => {
+            state.unit = unit
+            return app
+          },
+          (response) => config.commitOn(response.status),
+          mode,
+          2
+        )
+      )),
+      isSessionFailure,
+      answer
+    ).pipe(
+      // the error response is made later: add the transport's headers when it is
+      Effect.tapErrorCause(() => HttpApp.appendPreResponseHandler((_, response) => writeBack(response)))
+    )
+
+  // the end of the unit, where interruption is masked: a commit that has started completes
+  const ended =
+    (restore: <A, E1, R1>(self: Effect.Effect<A, E1, R1>) => Effect.Effect<A, E1, R1>) =>
+    (response: Response): Effect.Effect<Response, E, R> => {
+      if (served) return Effect.succeed(response)
+      placement.serve = false
+      const unit = state.unitIfMade
+      // no unit: the handler never touched its session's data (it may have asked its manager)
+      if (unit === undefined) return writeBack(response)
+      if (!config.commitOn(response.status)) {
         return Effect.zipRight(
-          HttpApp.appendPreResponseHandler((_, response) => writeBack(response)),
-          Effect.failCause(cause)
+          unit.rollback(),
+          Effect.suspend(() => writeBack(response))
         )
       }
-    })
-  )
+      if (unit.commitIfUntouched()) return writeBack(response)
+      return Effect.matchEffect(unit.commit(), {
+        onSuccess: () => writeBack(response),
+        onFailure: (error): Effect.Effect<Response, E, R> =>
+          error._tag === "SessionConflict" && canRetry(state.manager, 1)
+            ? Effect.flatMap(rerun(restore), (response) => answered ? Effect.succeed(response) : writeBack(response))
+            : answer(error)
+      })
+    }
+  const failed = (cause: Cause.Cause<E>): Effect.Effect<Response, E> => {
+    if (served) return Effect.failCause(cause)
+    placement.serve = false
+    const unit = state.unitIfMade
+    const rollback = unit === undefined ? Effect.void : unit.rollback()
+    // the session store failing under a handler that did not handle it: answered as a failed commit
+    const failure = Cause.failureOption(cause)
+    if (Option.isSome(failure) && isSessionFailure(failure.value)) {
+      return Effect.zipRight(rollback, answer(failure.value))
+    }
+    // the error response is made later: add the transport's headers when it is
+    return Effect.zipRight(
+      rollback,
+      Effect.zipRight(
+        HttpApp.appendPreResponseHandler((_, response) => writeBack(response)),
+        Effect.failCause(cause)
+      )
+    )
+  }
+  const ran: Effect.Effect<Response, E, R> = interruptible
+    ? Effect.uninterruptibleMask((restore) =>
+      Effect.matchCauseEffect(restore(app), { onSuccess: ended(restore), onFailure: failed })
+    )
+    : Effect.matchCauseEffect(app, { onSuccess: ended(identity), onFailure: failed })
   if (placement.serve === false) return ran
   // the placement is not known yet, or is the server's: end the unit before the response is
   // written (at the app's placement, the unit has ended by then and this does nothing)
   return Effect.zipRight(
     HttpApp.appendPreResponseHandler((_, response) => {
-      const unit = state?.unit
+      const unit = state.unitIfMade
       if (unit === undefined || unit.unit.status !== "open") return Effect.succeed(response)
       served = true
       placement.serve = true
       const end = config.commitOn(response.status) ? unit.commit() : unit.rollback()
       return Effect.matchEffect(end, {
         onSuccess: () => writeBack(response),
-        onFailure: (error) => answer("the session's commit failed", error)
+        onFailure: (error) => answer(error)
       })
     }),
     ran
@@ -189,6 +265,8 @@ export const manual = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, 
       return Effect.provideService(self, SessionTag, outsideUnit(current.manager))
     }
     const state = current instanceof RequestSession ? stateOf(context) : undefined
-    if (state !== undefined && state.unit.unit.status === "open") state.unit = outsideUnit(state.manager)
+    if (state !== undefined && (state.unitIfMade === undefined || state.unitIfMade.unit.status === "open")) {
+      state.unit = outsideUnit(state.manager)
+    }
     return self
   })

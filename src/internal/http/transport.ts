@@ -14,7 +14,11 @@ import type { Outcome } from "../snapshot.js"
 
 /** A request as a transport opened it. @internal */
 export interface Opened {
-  /** The presented id, verified; `undefined` when none was presented or it did not verify. */
+  /**
+   * The presented id, verified; `undefined` when none was presented or it did not verify. Read
+   * only when the request's session is touched: a transport may read and verify it then (the
+   * cookie transport does), so that a request that never touches its session pays for neither.
+   */
   readonly id: string | undefined
   /** Whether a verified id that is not stored is kept (a freshly minted query id) or replaced. */
   readonly adopt: boolean
@@ -22,7 +26,10 @@ export interface Opened {
   readonly store: SessionStoreService | undefined
   /** The response to give instead of running the handler (the query transport's redirect). */
   readonly redirect: HttpServerResponse.HttpServerResponse | undefined
-  /** Puts the outcome of the request's units on the response (`now` is 0 unless `writesTime`). */
+  /**
+   * Puts the outcome of the request's units on the response (`now` is 0 unless `writesTime`).
+   * Called only when the request's session was touched: an untouched session writes nothing.
+   */
   readonly write: (
     response: HttpServerResponse.HttpServerResponse,
     outcome: Outcome,
