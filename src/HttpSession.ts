@@ -368,7 +368,7 @@ export interface SealedOptions extends Omit<Options, "transport"> {
 
 /**
  * Sessions whose data lives in the cookie itself, sealed with AES-256-GCM (see
- * `effect-session/SessionStore/Cookie`): no store at all. The trade-offs: no server-side revocation
+ * `effect-session/HttpSession/SealedCookie`): no store at all. The trade-offs: no server-side revocation
  * (logout only drops the browser's copy), no `deleteByUser`, no compare-and-set between concurrent
  * requests (the last response's cookie wins), and the data travels with every request; a session
  * that seals to more than `maxLength` (name and value, 4096 by default) fails its commit with a

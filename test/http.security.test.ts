@@ -205,7 +205,7 @@ describe("sealed cookie: one size limit, counting name and value", () => {
     HttpRouter.get("/note", Effect.map(Session.getOrElse(BigNote, () => ""), (n) => HttpServerResponse.text(n))),
     HttpSession.middleware
   )
-  // the sealed length of a record whose JSON has `plain` bytes (see SessionStore/Cookie)
+  // the sealed length of a record whose JSON has `plain` bytes (see HttpSession/SealedCookie)
   const sealedLength = (plain: number) => 3 + Math.ceil(((16 + 12 + 16 + plain) * 4) / 3)
 
   it.scoped("a 4093-byte sealed value under the name `session` is refused with the typed error; 4089 is kept", () =>

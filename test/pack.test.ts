@@ -121,12 +121,12 @@ import type { SessionStoreService } from "effect-session/SessionStore"
 import type { Options } from "effect-session/HttpSession"
 import type { FileSystemStoreOptions } from "effect-session/SessionStore/FileSystem"
 import * as Session from "effect-session/Session"
-import * as CookieStore from "effect-session/SessionStore/Cookie"
+import * as SealedCookie from "effect-session/HttpSession/SealedCookie"
 // @ts-expect-error internal modules are not exported
 import type * as Internal from "effect-session/internal/session"
 
 export type All = [SessionStateError, SessionManagerService, SessionStoreService, Options, FileSystemStoreOptions]
-export const modules = [Session.key, CookieStore]
+export const modules = [Session.key, SealedCookie]
 export type Blocked = typeof Internal
 `
 

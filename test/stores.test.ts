@@ -29,8 +29,8 @@ import {
   TestClock
 } from "effect"
 import { Session, SessionStore } from "effect-session"
+import * as SealedCookie from "effect-session/HttpSession/SealedCookie"
 import { type SessionOptionError, SessionStoreError } from "effect-session/SessionError"
-import * as CookieStore from "effect-session/SessionStore/Cookie"
 import * as FileStore from "effect-session/SessionStore/FileSystem"
 import * as RedisStore from "effect-session/SessionStore/Redis"
 import * as SqlStore from "effect-session/SessionStore/Sql"
@@ -786,81 +786,68 @@ describe("sealed cookie", () => {
   }
 
   it("seals and unseals a record; every seal differs; the payload is not readable", () => {
-    const one = Either.getOrThrow(CookieStore.seal(sample, [newSecret]))
-    const two = Either.getOrThrow(CookieStore.seal(sample, [newSecret]))
+    const one = Either.getOrThrow(SealedCookie.seal(sample, [newSecret]))
+    const two = Either.getOrThrow(SealedCookie.seal(sample, [newSecret]))
     expect(one).not.toBe(two)
     expect(one).toMatch(/^v1\.[A-Za-z0-9_-]+$/)
     expect(Buffer.from(one.slice(3), "base64url").toString("latin1")).not.toContain("dark")
-    expect(CookieStore.unseal(one, [newSecret], 2_000)).toEqual(Option.some(sample))
-    expect(CookieStore.unseal(two, [newSecret], 2_000)).toEqual(Option.some(sample))
+    expect(SealedCookie.unseal(one, [newSecret], 2_000)).toEqual(Option.some(sample))
+    expect(SealedCookie.unseal(two, [newSecret], 2_000)).toEqual(Option.some(sample))
   })
 
   it("anything changed, truncated or made up is none", () => {
-    const sealed = Either.getOrThrow(CookieStore.seal(sample, [newSecret]))
+    const sealed = Either.getOrThrow(SealedCookie.seal(sample, [newSecret]))
     const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === "A" ? "B" : "A") + s.slice(i + 1)
     for (const i of [3, 10, 30, 40, sealed.length - 5, sealed.length - 1]) {
-      expect(Option.isNone(CookieStore.unseal(flip(sealed, i), [newSecret], 2_000))).toBe(true)
+      expect(Option.isNone(SealedCookie.unseal(flip(sealed, i), [newSecret], 2_000))).toBe(true)
     }
     for (const bad of ["", "v1.", "v1.!!!", "v2." + sealed.slice(3), sealed.slice(0, -10), sealed + "AA", "garbage"]) {
-      expect(Option.isNone(CookieStore.unseal(bad, [newSecret], 2_000))).toBe(true)
+      expect(Option.isNone(SealedCookie.unseal(bad, [newSecret], 2_000))).toBe(true)
     }
   })
 
   it("rotation: the first secret seals, every secret opens", () => {
-    const sealedOld = Either.getOrThrow(CookieStore.seal(sample, [oldSecret]))
+    const sealedOld = Either.getOrThrow(SealedCookie.seal(sample, [oldSecret]))
     const rotated = [newSecret, oldSecret]
-    expect(Option.isSome(CookieStore.unseal(sealedOld, rotated, 2_000))).toBe(true)
-    const sealedNew = Either.getOrThrow(CookieStore.seal(sample, rotated))
-    expect(Option.isSome(CookieStore.unseal(sealedNew, [newSecret], 2_000))).toBe(true)
-    expect(Option.isNone(CookieStore.unseal(sealedNew, [oldSecret], 2_000))).toBe(true)
+    expect(Option.isSome(SealedCookie.unseal(sealedOld, rotated, 2_000))).toBe(true)
+    const sealedNew = Either.getOrThrow(SealedCookie.seal(sample, rotated))
+    expect(Option.isSome(SealedCookie.unseal(sealedNew, [newSecret], 2_000))).toBe(true)
+    expect(Option.isNone(SealedCookie.unseal(sealedNew, [oldSecret], 2_000))).toBe(true)
     // once the old secret is dropped, what it sealed no longer opens
-    expect(Option.isNone(CookieStore.unseal(sealedOld, [newSecret], 2_000))).toBe(true)
+    expect(Option.isNone(SealedCookie.unseal(sealedOld, [newSecret], 2_000))).toBe(true)
   })
 
   it("the expiry is inside the seal: an expired record opens for the retention, then not", () => {
-    const sealed = Either.getOrThrow(CookieStore.seal(sample, [newSecret]))
+    const sealed = Either.getOrThrow(SealedCookie.seal(sample, [newSecret]))
     const expired = sample.expiresAt + 1
-    expect(Option.isSome(CookieStore.unseal(sealed, [newSecret], expired))).toBe(true)
-    expect(Option.isNone(CookieStore.unseal(sealed, [newSecret], sample.expiresAt + 3_600_000))).toBe(true)
-    expect(Option.isNone(CookieStore.unseal(sealed, [newSecret], expired, { retainExpired: 0 }))).toBe(true)
+    expect(Option.isSome(SealedCookie.unseal(sealed, [newSecret], expired))).toBe(true)
+    expect(Option.isNone(SealedCookie.unseal(sealed, [newSecret], sample.expiresAt + 3_600_000))).toBe(true)
+    expect(Option.isNone(SealedCookie.unseal(sealed, [newSecret], expired, { retainExpired: 0 }))).toBe(true)
   })
 
   it("a context binds the seal (e.g. to the cookie name)", () => {
-    const sealed = Either.getOrThrow(CookieStore.seal(sample, [newSecret], { context: "sid" }))
-    expect(Option.isSome(CookieStore.unseal(sealed, [newSecret], 2_000, { context: "sid" }))).toBe(true)
-    expect(Option.isNone(CookieStore.unseal(sealed, [newSecret], 2_000, { context: "other" }))).toBe(true)
-    expect(Option.isNone(CookieStore.unseal(sealed, [newSecret], 2_000))).toBe(true)
+    const sealed = Either.getOrThrow(SealedCookie.seal(sample, [newSecret], { context: "sid" }))
+    expect(Option.isSome(SealedCookie.unseal(sealed, [newSecret], 2_000, { context: "sid" }))).toBe(true)
+    expect(Option.isNone(SealedCookie.unseal(sealed, [newSecret], 2_000, { context: "other" }))).toBe(true)
+    expect(Option.isNone(SealedCookie.unseal(sealed, [newSecret], 2_000))).toBe(true)
   })
 
   it("over the size limit is a SessionStoreError whose cause is SealedCookieTooLarge", () => {
     const big = { ...sample, data: { blob: "x".repeat(4_000) } }
-    const error = Either.getLeft(CookieStore.seal(big, [newSecret])).pipe(Option.getOrThrow)
+    const error = Either.getLeft(SealedCookie.seal(big, [newSecret])).pipe(Option.getOrThrow)
     expect(error).toBeInstanceOf(SessionStoreError)
     expect(error.operation).toBe("save")
-    expect(error.cause).toBeInstanceOf(CookieStore.SealedCookieTooLarge)
+    expect(error.cause).toBeInstanceOf(SealedCookie.SealedCookieTooLarge)
     expect(error.message).not.toContain("xxxx")
     const fits = { ...sample, data: { blob: "x".repeat(2_900) } }
-    expect(Either.getOrThrow(CookieStore.seal(fits, [newSecret])).length).toBeLessThanOrEqual(4096)
-    expect(Either.isLeft(CookieStore.seal(fits, [newSecret], { maxLength: 1_000 }))).toBe(true)
+    expect(Either.getOrThrow(SealedCookie.seal(fits, [newSecret])).length).toBeLessThanOrEqual(4096)
+    expect(Either.isLeft(SealedCookie.seal(fits, [newSecret], { maxLength: 1_000 }))).toBe(true)
   })
 
   it("short or missing secrets are refused", () => {
-    expect(Either.isLeft(CookieStore.seal(sample, []))).toBe(true)
-    expect(Either.isLeft(CookieStore.seal(sample, [Redacted.make("too short")]))).toBe(true)
-    const sealed = Either.getOrThrow(CookieStore.seal(sample, [newSecret]))
-    expect(Option.isNone(CookieStore.unseal(sealed, [], 2_000))).toBe(true)
+    expect(Either.isLeft(SealedCookie.seal(sample, []))).toBe(true)
+    expect(Either.isLeft(SealedCookie.seal(sample, [Redacted.make("too short")]))).toBe(true)
+    const sealed = Either.getOrThrow(SealedCookie.seal(sample, [newSecret]))
+    expect(Option.isNone(SealedCookie.unseal(sealed, [], 2_000))).toBe(true)
   })
-
-  it.effect("the SealedCookie service takes time from Clock", () =>
-    Effect.gen(function*() {
-      const cookie = yield* CookieStore.SealedCookie
-      yield* TestClock.adjust(Duration.millis(sample.createdAt))
-      const sealed = yield* cookie.seal(sample)
-      expect(Option.isSome(yield* cookie.unseal(sealed))).toBe(true)
-      yield* TestClock.adjust("3 hours")
-      expect(Option.isNone(yield* cookie.unseal(sealed))).toBe(true)
-      expect(Option.isSome(cookie.unsealAt(sealed, sample.expiresAt))).toBe(true)
-      const refused = yield* Effect.flip(CookieStore.make({ secrets: [Redacted.make("short")] }))
-      expect(refused.operation).toBe("connect")
-    }).pipe(Effect.provide(CookieStore.layer({ secrets: [newSecret, oldSecret] }))))
 })

@@ -8,6 +8,7 @@ import { Effect, Layer, Option, Redacted, Ref, Schema, TestClock } from "effect"
 import { HttpSession, Session, SessionStore } from "effect-session"
 import * as Expiry from "./expiry.js"
 import * as Savepoints from "./savepoints.js"
+import * as StoresCookie from "./stores-cookie.js"
 import * as UnitOfWork from "./unit-of-work.js"
 
 const SessionTest = HttpSession.layer({ secrets: [Redacted.make("x".repeat(32))], cookie: { secure: false } }).pipe(
@@ -86,4 +87,12 @@ describe("docs/expiry.md", () => {
       expect(expired.status).toBe(303)
       expect(expired.headers.location).toBe("/login?expired=Idle")
     }).pipe(Effect.provide(NodeHttpServer.layerTest), Effect.provide(SessionTest)))
+})
+
+describe("docs/stores.md", () => {
+  it("the sealed cookie's seal: a record seals and opens for the same context, and is too large past the limit", () => {
+    const record = { data: { theme: "dark" }, version: 1, createdAt: 0, expiresAt: 60_000 }
+    expect(StoresCookie.roundTrip(record, 1_000)).toBe(true)
+    expect(StoresCookie.roundTrip({ ...record, data: { blob: "x".repeat(10_000) } }, 1_000)).toBe(false)
+  })
 })

@@ -16,7 +16,7 @@ import { SessionStore, type SessionStoreService } from "../../SessionStore.js"
 import { RequestManager, RequestSession } from "../current.js"
 import { prepare } from "../runner.js"
 import { makeSigner } from "../signing.js"
-import * as sealedCookie from "../storeCookie.js"
+import { makeSealer } from "../seal.js"
 import { SessionManagerTag, SessionTag } from "../tags.js"
 import { BROWSER_COOKIE_LIMIT, cookieTransport, sessionCookie } from "./cookie.js"
 import { headerTransport } from "./header.js"
@@ -144,7 +144,7 @@ export const layerSealed = (
             `are longer), and at least the cookie name's length plus ${MIN_SEALED_VALUE}`
         })
       }
-      const sealer = yield* sealedCookie.makeInternal({
+      const sealer = yield* makeSealer({
         secrets: options.secrets,
         maxLength: maxValueLength,
         retainExpired: options.retainExpired,

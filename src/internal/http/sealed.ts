@@ -12,7 +12,7 @@ import * as Option from "effect/Option"
 import { SessionConflict, SessionStoreError, type SessionStoreOperation } from "../../SessionError.js"
 import type { SessionRecord, SessionStoreService } from "../../SessionStore.js"
 import type { Outcome } from "../snapshot.js"
-import type { SealedCookieInternal } from "../storeCookie.js"
+import type { Sealer } from "../seal.js"
 import { readCookie, type SessionCookie } from "./cookie.js"
 import type { Opened, Transport } from "./transport.js"
 
@@ -33,7 +33,7 @@ class SealedOpened implements Opened {
   slot: Slot | undefined
   cleared = false
   constructor(
-    readonly sealer: SealedCookieInternal,
+    readonly sealer: Sealer,
     readonly cookie: SessionCookie,
     readonly value: string | undefined,
     readonly opened: { readonly record: SessionRecord; readonly current: boolean } | undefined
@@ -88,7 +88,7 @@ class SealedOpened implements Opened {
 
 /** `maxValueLength`: one limit for reading and writing (a longer cookie was not written here). @internal */
 export const sealedTransport = (
-  sealer: SealedCookieInternal,
+  sealer: Sealer,
   cookie: SessionCookie,
   maxValueLength: number
 ): Transport => ({

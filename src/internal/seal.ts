@@ -1,4 +1,4 @@
-import * as Clock from "effect/Clock"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -7,7 +7,6 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:cr
 import type { SealOptions, UnsealOptions } from "../HttpSession/SealedCookie.js"
 import { SealedCookieTooLarge, SessionStoreError } from "../SessionError.js"
 import type { SessionRecord } from "../SessionStore.js"
-import type { SealedCookieOptions, SealedCookieService } from "../SessionStore/Cookie.js"
 import { decodeRecord, encodeRecord } from "./record.js"
 import { retainMillis } from "./storeCommon.js"
 
@@ -122,41 +121,45 @@ export const unseal = (
   return opened === undefined ? Option.none() : Option.some(opened.record)
 }
 
-/** The service, and `open` for the HTTP transport (which re-seals what an older secret sealed). @internal */
-export interface SealedCookieInternal extends SealedCookieService {
+/**
+ * The seal of one sealed-cookie layer (`HttpSession.layerSealed`): its secrets and limits bound
+ * once. `open` gives whether the first secret sealed the value (otherwise the transport seals it
+ * again with the first one when it is used: rotation).
+ *
+ * @internal
+ */
+export interface Sealer {
+  readonly seal: (record: SessionRecord) => Either.Either<string, SessionStoreError>
   readonly open: (
     text: string,
     now: number
   ) => { readonly record: SessionRecord; readonly current: boolean } | undefined
 }
 
+/** The options of a sealer: `seal`'s and `unseal`'s, with one `maxLength` for both. @internal */
+export interface SealerOptions {
+  readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
+  readonly maxLength?: number | undefined
+  readonly retainExpired?: Duration.DurationInput | undefined
+  readonly context?: string | undefined
+}
+
 /** @internal */
-export const makeInternal = (options: SealedCookieOptions): Effect.Effect<SealedCookieInternal, SessionStoreError> =>
+export const makeSealer = (options: SealerOptions): Effect.Effect<Sealer, SessionStoreError> =>
   Effect.suspend(() => {
     const secrets = options.secrets
     const problem = secretProblem(secrets)
     if (problem !== undefined) {
       return Effect.fail(new SessionStoreError({ store: STORE, operation: "connect", detail: problem }))
     }
-    const retainExpired = retainMillis(options.retainExpired)
     const sealOptions: SealOptions = {
       ...(options.maxLength === undefined ? {} : { maxLength: options.maxLength }),
       ...(options.context === undefined ? {} : { context: options.context })
     }
     // the same limit for unsealing as for sealing
-    const unsealOptions: UnsealOptions = {
-      retainExpired,
-      ...(options.maxLength === undefined ? {} : { maxLength: options.maxLength }),
-      ...(options.context === undefined ? {} : { context: options.context })
-    }
-    return Effect.succeed<SealedCookieInternal>({
+    const unsealOptions: UnsealOptions = { ...sealOptions, retainExpired: retainMillis(options.retainExpired) }
+    return Effect.succeed<Sealer>({
       seal: (record) => seal(record, secrets, sealOptions),
-      unseal: (text) => Effect.map(Clock.currentTimeMillis, (now) => unseal(text, secrets, now, unsealOptions)),
-      unsealAt: (text, now) => unseal(text, secrets, now, unsealOptions),
       open: (text, now) => open(text, secrets, now, unsealOptions)
     })
   })
-
-/** @internal */
-export const make: (options: SealedCookieOptions) => Effect.Effect<SealedCookieService, SessionStoreError> =
-  makeInternal
