@@ -6,7 +6,7 @@
  */
 import * as HashMap from "effect/HashMap"
 import type { Json } from "./json.js"
-import type { Data } from "./snapshot.js"
+import { type Data, worthKeeping } from "./snapshot.js"
 
 const utf8Length = (text: string): number => {
   let bytes = 0
@@ -52,18 +52,20 @@ const sizes = new WeakMap<Data, number>()
 
 /** The bytes of the data's JSON (within one byte: the last comma). @internal */
 export const dataSize = (data: Data): number => {
-  let size = sizes.get(data)
+  const keep = worthKeeping(data)
+  let size = keep ? sizes.get(data) : undefined
   if (size === undefined) {
     let total = 2
     HashMap.forEach(data, (value, name) => {
       total += entrySize(name, value)
     })
-    sizes.set(data, size = total)
+    size = total
+    if (keep) sizes.set(data, size)
   }
   return size
 }
 
 /** Records the size of data its maker kept up to date, as {@link dataSize} would count it. @internal */
 export const knownSize = (data: Data, size: number): void => {
-  sizes.set(data, size)
+  if (worthKeeping(data)) sizes.set(data, size)
 }
