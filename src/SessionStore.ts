@@ -435,7 +435,9 @@ export interface MemoryStore extends SessionStoreService {
  * fail with `SessionOptionError` (none can fail without options).
  *
  * Records are kept in compact, encoded form (one JSON string per session), so nothing the app holds
- * can reach them.
+ * can change them. The most recently used large sessions (a few MiB of their text at most, outside
+ * `maxBytes`) are also kept decoded, deeply frozen, so that loading them again costs no parse: a
+ * `load` of one gives that frozen object.
  *
  * @example
  * ```ts

@@ -4,8 +4,9 @@
  *
  * @internal
  */
+import * as HashMap from "effect/HashMap"
 import type { Json } from "./json.js"
-import type { Data } from "./snapshot.js"
+import { type Data, worthKeeping } from "./snapshot.js"
 
 const utf8Length = (text: string): number => {
   let bytes = 0
@@ -44,9 +45,27 @@ const valueSize = (value: Json): number => {
 /** The bytes an entry adds to the data's JSON (`"name":value,`). @internal */
 export const entrySize = (name: string, value: Json): number => utf8Length(JSON.stringify(name)) + valueSize(value) + 2
 
+// the size of data counted once, or known from the unit that made it (`knownSize`): a write to a
+// session whose data is the one a previous unit committed (the snapshot is shared between units, see
+// snapshot.ts) costs what it changes, not a count of the whole session
+const sizes = new WeakMap<Data, number>()
+
 /** The bytes of the data's JSON (within one byte: the last comma). @internal */
 export const dataSize = (data: Data): number => {
-  let size = 2
-  for (const [name, value] of data) size += entrySize(name, value)
+  const keep = worthKeeping(data)
+  let size = keep ? sizes.get(data) : undefined
+  if (size === undefined) {
+    let total = 2
+    HashMap.forEach(data, (value, name) => {
+      total += entrySize(name, value)
+    })
+    size = total
+    if (keep) sizes.set(data, size)
+  }
   return size
+}
+
+/** Records the size of data its maker kept up to date, as {@link dataSize} would count it. @internal */
+export const knownSize = (data: Data, size: number): void => {
+  if (worthKeeping(data)) sizes.set(data, size)
 }

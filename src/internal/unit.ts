@@ -24,7 +24,7 @@ import type { LockOwner } from "./locks.js"
 import type { Manager } from "./manager.js"
 import * as metrics from "./metrics.js"
 import { LIFETIME_KEY } from "./options.js"
-import { dataSize, entrySize } from "./size.js"
+import { dataSize, entrySize, knownSize } from "./size.js"
 import { type Data, emptyData, jsonEqual, Redacting } from "./snapshot.js"
 
 /** What a unit holds; written only by its `Unit` (and its lock field by locks.ts). @internal */
@@ -167,6 +167,8 @@ export class Unit extends Redacting implements SessionService {
     return Effect.matchCauseEffect(this.manager.commit(this.unit), {
       onSuccess: () => {
         this.manager.end(this.unit)
+        // the next unit of this session starts from this data: its size, kept up to date, goes with it
+        if (this.unit.size !== undefined && this.unit.data !== undefined) knownSize(this.unit.data, this.unit.size)
         this.unit.status = "committed"
         this.invalidateFrom(0)
         return Effect.void
