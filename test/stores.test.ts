@@ -15,6 +15,7 @@ import {
   Config,
   ConfigError,
   ConfigProvider,
+  Deferred,
   Duration,
   Effect,
   Either,
@@ -499,6 +500,31 @@ for (const [name, client] of sqlClients) {
         expect(yield* count).toBe(1)
         expect(Option.getOrThrow(yield* store.load("buyer")).data).toEqual({ cart: ["o1"] })
       }).pipe(Effect.scoped, Effect.provide(sqlLayer(client))))
+
+    // SQLite runs the store's calls on the client's one connection, reserved per call (storeSql.ts, makeRun):
+    // a call from outside the app's open transaction waits for it there instead of joining it
+    it.effect("a call from outside the app's open transaction does not join it: the rollback leaves it", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const store = yield* SessionStore.SessionStore
+        const record = yield* now0({ n: 1 }, 1)
+        expect(Option.isNone(yield* store.load("outside"))).toBe(true)
+        const inside = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        const transaction = yield* Effect.fork(Effect.exit(sql.withTransaction(Effect.gen(function*() {
+          yield* store.save("joined", record, 0)
+          yield* Deferred.succeed(inside, undefined)
+          yield* Deferred.await(release)
+          return yield* Effect.fail("rolled back")
+        }))))
+        yield* Deferred.await(inside)
+        const outside = yield* Effect.fork(store.save("outside", record, 0))
+        yield* Deferred.succeed(release, undefined)
+        expect(Exit.isFailure(yield* Fiber.join(transaction))).toBe(true)
+        yield* Fiber.join(outside)
+        expect(Option.isNone(yield* store.load("joined"))).toBe(true)
+        expect(Option.getOrThrow(yield* store.load("outside")).data).toEqual({ n: 1 })
+      }).pipe(Effect.provide(sqlLayer(client))))
 
     it.effect("a driver failure is a SessionStoreError naming the store and operation, never the id", () =>
       Effect.gen(function*() {

@@ -110,6 +110,8 @@ export interface SqlStoreOptions {
   /**
    * Every call of the store that has not answered within this time fails with a
    * `SessionStoreError`, so that a hanging backend never hangs a request (`SessionStore.withTimeout`).
+   * On SQLite, `load`, `save` and `delete` are not bounded by it: they run synchronously on the
+   * client's connection, where a timer cannot cut them short (see docs/stores.md).
    * Default: 5 seconds.
    */
   readonly timeout?: Duration.DurationInput | undefined
