@@ -10,7 +10,6 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
-import * as HashMap from "effect/HashMap"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -35,7 +34,7 @@ import {
   tryAcquire
 } from "./locks.js"
 import * as metrics from "./metrics.js"
-import { expiryFor, LIFETIME_KEY, type ResolvedOptions, timeoutsOf } from "./options.js"
+import { expiryFor, hasLifetime, type ResolvedOptions, timeoutsOf } from "./options.js"
 import { plan } from "./plan.js"
 import { emptyData, fromRecord, Outcome, Redacting, toRecord, untouchedOutcome } from "./snapshot.js"
 import { syncOf } from "./syncStore.js"
@@ -150,7 +149,7 @@ export class Manager extends Redacting implements SessionManagerService, Executo
         state.version > 0 ? state.id : undefined,
         this.saved,
         state.expiresAt,
-        HashMap.size(state.data) > 0 && HashMap.has(state.data, LIFETIME_KEY)
+        hasLifetime(state.data)
       )
   }
 

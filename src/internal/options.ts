@@ -6,6 +6,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
+import * as Hash from "effect/Hash"
 import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import { SessionOptionError } from "../SessionError.js"
@@ -107,13 +108,20 @@ export const resolveOptions = (options: SessionOptions = {}): Either.Either<Reso
  */
 export const LIFETIME_KEY = "effect-session/lifetime"
 
+// its hash, computed once: a string's hash is not cached, and the key is looked up on every commit
+const LIFETIME_HASH = Hash.string(LIFETIME_KEY)
+
+/** Whether `data` holds the session's own lifetime (see `LIFETIME_KEY`). @internal */
+export const hasLifetime = (data: HashMap.HashMap<string, Json>): boolean =>
+  HashMap.size(data) > 0 && HashMap.hasHash(data, LIFETIME_KEY, LIFETIME_HASH)
+
 /** The idle and absolute timeouts of a session whose data is `data`: its own, or the options'. @internal */
 export const timeoutsOf = (
   options: ResolvedOptions,
   data: HashMap.HashMap<string, Json>
 ): { readonly idleMillis: number; readonly absoluteMillis: number } => {
   if (HashMap.size(data) === 0) return options
-  const own = HashMap.get(data, LIFETIME_KEY)
+  const own = HashMap.getHash(data, LIFETIME_KEY, LIFETIME_HASH)
   if (Option.isNone(own)) return options
   const value = own.value
   const idle = typeof value === "object" && value !== null && !Array.isArray(value)

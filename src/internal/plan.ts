@@ -46,8 +46,25 @@ export type Plan = Data.TaggedEnum<{
   Expired: {}
 }>
 
-/** @internal */
-export const Plan = Data.taggedEnum<Plan>()
+/**
+ * The plans' constructors: plain objects (a plan is made on every commit, and nothing compares
+ * plans structurally, so `Data.taggedEnum`'s structural equality would only cost a copy).
+ *
+ * @internal
+ */
+export const Plan: {
+  readonly [Tag in Exclude<Plan["_tag"], "Expired">]: (
+    args: Omit<Data.TaggedEnum.Value<Plan, Tag>, "_tag">
+  ) => Data.TaggedEnum.Value<Plan, Tag>
+} & { readonly Expired: () => Data.TaggedEnum.Value<Plan, "Expired"> } = {
+  Unchanged: (args) => ({ _tag: "Unchanged", ...args }),
+  Touch: (args) => ({ _tag: "Touch", ...args }),
+  Save: (args) => ({ _tag: "Save", ...args }),
+  Create: (args) => ({ _tag: "Create", ...args }),
+  Regenerate: (args) => ({ _tag: "Regenerate", ...args }),
+  Destroy: (args) => ({ _tag: "Destroy", ...args }),
+  Expired: () => ({ _tag: "Expired" })
+}
 
 const changed = (base: Committed, unit: UnitChanges): boolean => unit.data !== base.data || unit.userId !== base.userId
 

@@ -23,7 +23,7 @@ import { decodeSync, encodeSync, keyName } from "./keys.js"
 import type { LockOwner } from "./locks.js"
 import type { Manager } from "./manager.js"
 import * as metrics from "./metrics.js"
-import { LIFETIME_KEY } from "./options.js"
+import { hasLifetime, LIFETIME_KEY } from "./options.js"
 import { dataSize, entrySize, knownSize } from "./size.js"
 import { type Data, emptyData, jsonEqual, Redacting } from "./snapshot.js"
 
@@ -373,7 +373,7 @@ export class Unit extends Redacting implements SessionService {
 
   // the app's data: without the session's own lifetime (see rememberFor), when it has one
   private appData(d: Data): Data {
-    return HashMap.size(d) > 0 && HashMap.has(d, LIFETIME_KEY) ? HashMap.remove(d, LIFETIME_KEY) : d
+    return hasLifetime(d) ? HashMap.remove(d, LIFETIME_KEY) : d
   }
 
   get keys(): Effect.Effect<ReadonlyArray<string>, SessionStoreError> {
