@@ -39,6 +39,7 @@ import { Cluster, Redis } from "ioredis"
 import { createHash } from "node:crypto"
 import * as NodeFs from "node:fs"
 import { inspect } from "node:util"
+import { makeCoalescer } from "../src/internal/storeRedis.js"
 import { conformance } from "./conformance.js"
 import {
   fileLayer,
@@ -786,6 +787,33 @@ describe("redis store", () => {
         ])
       )
     )))
+
+  it.live("writes are coalesced while commands are in flight or after several replies in one turn", () =>
+    Effect.gen(function*() {
+      let corks = 0
+      const coalescer = makeCoalescer(() => corks++)
+      const nextTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      // alone on the wire: out at once
+      coalescer.sending()
+      expect(corks).toBe(0)
+      // sent while another is in flight: held back
+      coalescer.sending()
+      expect(corks).toBe(1)
+      coalescer.answered()
+      coalescer.answered()
+      // both replies came back in this turn: the next commands they lead to are held back too
+      coalescer.sending()
+      expect(corks).toBe(2)
+      coalescer.answered()
+      yield* nextTurn
+      // a new turn, nothing in flight: out at once again
+      coalescer.sending()
+      expect(corks).toBe(2)
+      coalescer.answered()
+      // one reply in a turn (the requests of one session, one at a time): the next leaves at once
+      coalescer.sending()
+      expect(corks).toBe(2)
+    }))
 
   it.effect("exactly one of url, nodes and client", () =>
     Effect.gen(function*() {

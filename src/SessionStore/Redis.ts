@@ -24,6 +24,11 @@
  *   (`enableOfflineQueue: false`, `maxRetriesPerRequest: 1`) instead of queueing them, and reconnect
  *   by themselves; they are closed (`QUIT`) with the layer's scope. A `client` given by the app is
  *   used as it is and never closed.
+ * - Round trips: a load is one `HGET`, a save one `EVALSHA` (the script is sent in full only when the
+ *   server does not have it; a session bound to a user adds one for the user's index), a
+ *   compare-and-set delete one `EVALSHA`. On the clients this store makes, the commands of
+ *   concurrent requests leave in one write per event-loop turn (while others are in flight, or after
+ *   several replies came back in the turn); a command alone on the wire leaves at once.
  * - Listing (`SessionStore.list`): `SCAN MATCH <prefix>s:*` on the server, or on every master of a
  *   cluster, then one `HGET` per session; `clear` deletes the sessions and users' indexes of the
  *   prefix, key by key. A walk over the server's whole keyspace: for admin screens, not requests.
