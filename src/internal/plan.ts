@@ -14,7 +14,7 @@
  *
  * @internal
  */
-import * as Data from "effect/Data"
+import type * as Data from "effect/Data"
 import * as HashMap from "effect/HashMap"
 import type { Committed } from "../SessionManager.js"
 import { expiryFor, type ResolvedOptions } from "./options.js"
@@ -52,19 +52,21 @@ export type Plan = Data.TaggedEnum<{
  *
  * @internal
  */
-export const Plan: {
-  readonly [Tag in Exclude<Plan["_tag"], "Expired">]: (
-    args: Omit<Data.TaggedEnum.Value<Plan, Tag>, "_tag">
-  ) => Data.TaggedEnum.Value<Plan, Tag>
-} & { readonly Expired: () => Data.TaggedEnum.Value<Plan, "Expired"> } = {
-  Unchanged: (args) => ({ _tag: "Unchanged", ...args }),
-  Touch: (args) => ({ _tag: "Touch", ...args }),
-  Save: (args) => ({ _tag: "Save", ...args }),
-  Create: (args) => ({ _tag: "Create", ...args }),
-  Regenerate: (args) => ({ _tag: "Regenerate", ...args }),
-  Destroy: (args) => ({ _tag: "Destroy", ...args }),
-  Expired: () => ({ _tag: "Expired" })
-}
+export const Plan:
+  & {
+    readonly [Tag in Exclude<Plan["_tag"], "Expired">]: (
+      args: Omit<Data.TaggedEnum.Value<Plan, Tag>, "_tag">
+    ) => Data.TaggedEnum.Value<Plan, Tag>
+  }
+  & { readonly Expired: () => Data.TaggedEnum.Value<Plan, "Expired"> } = {
+    Unchanged: (args) => ({ _tag: "Unchanged", ...args }),
+    Touch: (args) => ({ _tag: "Touch", ...args }),
+    Save: (args) => ({ _tag: "Save", ...args }),
+    Create: (args) => ({ _tag: "Create", ...args }),
+    Regenerate: (args) => ({ _tag: "Regenerate", ...args }),
+    Destroy: (args) => ({ _tag: "Destroy", ...args }),
+    Expired: () => ({ _tag: "Expired" })
+  }
 
 const changed = (base: Committed, unit: UnitChanges): boolean => unit.data !== base.data || unit.userId !== base.userId
 
