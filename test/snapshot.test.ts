@@ -158,3 +158,22 @@ describe("the session over a large session kept decoded", () => {
       yield* bigger(1)
     }).pipe(Effect.provide(open("counted"))))
 })
+
+describe("size: the bytes of a session's JSON", () => {
+  it("counts the UTF-8 bytes of the data's JSON, escapes and non-ASCII text included", () => {
+    const samples: ReadonlyArray<Record<string, unknown>> = [
+      {},
+      { count: 1 },
+      { name: "plain ascii", "a b": "x" },
+      { quote: "say \"hi\"", back: "a\\b", tab: "a\tb", newline: "1\n2", nul: "\u0000" },
+      { "é": "café", emoji: "🎉", cjk: "漢字", lone: "\ud800" },
+      { nested: { list: [1, "two", null, true], deep: { "k\"": "v\\" } }, n: -1.5e-7, big: 1e21 }
+    ]
+    for (const sample of samples) {
+      const json = Buffer.byteLength(JSON.stringify(sample))
+      const counted = dataSize(fromRecord("x", record(sample)).data)
+      // within one byte: the last entry's comma
+      expect(counted === json || counted === json + 1).toBe(true)
+    }
+  })
+})

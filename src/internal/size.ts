@@ -22,6 +22,16 @@ const utf8Length = (text: string): number => {
   return bytes
 }
 
+// the bytes of a string as JSON: its length and the quotes when it has nothing to escape and is
+// ASCII (a key name, most values), without making its JSON
+const jsonStringSize = (text: string): number => {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return utf8Length(JSON.stringify(text))
+  }
+  return text.length + 2
+}
+
 // values are frozen JSON, shared between units and requests: each is measured once
 const measured = new WeakMap<object, number>()
 
@@ -33,7 +43,7 @@ const valueSize = (value: Json): number => {
     case "boolean":
       return value ? 4 : 5
     case "string":
-      return utf8Length(JSON.stringify(value))
+      return jsonStringSize(value)
     default: {
       let size = measured.get(value)
       if (size === undefined) measured.set(value, size = utf8Length(JSON.stringify(value)))
@@ -43,7 +53,7 @@ const valueSize = (value: Json): number => {
 }
 
 /** The bytes an entry adds to the data's JSON (`"name":value,`). @internal */
-export const entrySize = (name: string, value: Json): number => utf8Length(JSON.stringify(name)) + valueSize(value) + 2
+export const entrySize = (name: string, value: Json): number => jsonStringSize(name) + valueSize(value) + 2
 
 // the size of data counted once, or known from the unit that made it (`knownSize`): a write to a
 // session whose data is the one a previous unit committed (the snapshot is shared between units, see
