@@ -59,12 +59,12 @@ export const Plan:
     ) => Data.TaggedEnum.Value<Plan, Tag>
   }
   & { readonly Expired: () => Data.TaggedEnum.Value<Plan, "Expired"> } = {
-    Unchanged: (args) => ({ _tag: "Unchanged", ...args }),
-    Touch: (args) => ({ _tag: "Touch", ...args }),
-    Save: (args) => ({ _tag: "Save", ...args }),
-    Create: (args) => ({ _tag: "Create", ...args }),
-    Regenerate: (args) => ({ _tag: "Regenerate", ...args }),
-    Destroy: (args) => ({ _tag: "Destroy", ...args }),
+    Unchanged: ({ next }) => ({ _tag: "Unchanged", next }),
+    Touch: ({ next }) => ({ _tag: "Touch", next }),
+    Save: ({ next }) => ({ _tag: "Save", next }),
+    Create: ({ next }) => ({ _tag: "Create", next }),
+    Regenerate: ({ next, oldId, oldVersion }) => ({ _tag: "Regenerate", next, oldId, oldVersion }),
+    Destroy: ({ oldId, oldVersion, then }) => ({ _tag: "Destroy", oldId, oldVersion, then }),
     Expired: () => ({ _tag: "Expired" })
   }
 
