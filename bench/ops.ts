@@ -2,7 +2,9 @@
  * `npx tsx bench/ops.ts`: what a request costs, in numbers that a busy machine does not blur.
  *
  * The routes of the throughput benchmark (bare, the floor's untouched and counter, and the session's
- * untouched, read and counter on the memory store; bench/servers/routes.ts) run in process, one
+ * untouched, read and counter on the memory store; bench/servers/routes.ts), and the bare router
+ * with the session layer's three services in its context (what a bigger context costs per request
+ * through the platform's and the router's copies of it, before any middleware runs), run in process, one
  * request at a time, as compiled JavaScript (bench/build.ts). For each route:
  *
  * - Effect operations per request and fibers started per request, counted by a `Supervisor` with
@@ -119,6 +121,7 @@ const ROUTES: ReadonlyArray<Route> = [
     path: "/untouched"
   },
   { name: "floor counter", app: floorRouter, layer: floorLayer as Layer.Layer<any>, method: "POST", path: "/counter" },
+  { name: "bare, session layer in context", app: bareRouter, layer: sessionLayer, method: "POST", path: "/counter" },
   { name: "untouched", app: sessionRouter, layer: sessionLayer, method: "GET", path: "/untouched" },
   { name: "read", app: sessionRouter, layer: sessionLayer, method: "GET", path: "/read" },
   { name: "counter", app: sessionRouter, layer: sessionLayer, method: "POST", path: "/counter" }
