@@ -12,12 +12,14 @@
  *   the code whose function the op runs (a continuation, a sync thunk...): effect-session's src/,
  *   effect core, @effect/platform, or none (ops without a function: succeed, fail, a context tag...);
  * - CPU µs per request (process.cpuUsage, supervision off), each route in a process of its own,
- *   the median of 3 such runs of 5 batches each: the app runs on its own runtime against one
+ *   the lowest of 5 such runs (`--rounds`), each the median of 5 batches (on a shared machine,
+ *   interference only adds CPU time; the highest run is shown too): the app runs on its own runtime against one
  *   request object made once, so that no socket and no per-request Request/Response conversion
  *   blurs the figure (about ±0.3 µs between runs), uninterruptibly as a server runs it. The server's own
  *   work (HTTP parsing, its span, the socket) is not in it: compare the added µs, not ratios.
  *
- * Flags: `--requests=N` (per batch, default 2000), `--top=N` (effect-session functions listed);
+ * Flags: `--requests=N` (per batch, default 2000), `--rounds=N` (runs per route, default 5),
+ * `--top=N` (effect-session functions listed);
  * `--cpu=<route>` is how the script runs one route's CPU measurement in a process of its own.
  */
 import { HttpApp, HttpServerRequest, type HttpServerResponse } from "@effect/platform"
@@ -35,6 +37,7 @@ const argv = process.argv.slice(2)
 const flag = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1]
 const REQUESTS = Number(flag("requests") ?? 2000)
 const TOP = Number(flag("top") ?? 15)
+const ROUNDS = Number(flag("rounds") ?? 5)
 
 // ---------------------------------------------------------------------------------------------
 // counting ops
@@ -216,10 +219,10 @@ const main = async () => {
     console.log(`CPU ${await cpuOf(ROUTES.find((r) => r.name === only)!)}`)
     process.exit(0)
   }
-  // CPU: each route in a process of its own (no JIT state shared with the other routes), three
-  // rounds in turn, the median kept
+  // CPU: each route in a process of its own (no JIT state shared with the other routes), ROUNDS
+  // rounds in turn, the lowest kept: on a shared machine interference only ever adds CPU time
   const cpu = new Map<string, Array<number>>()
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     for (const r of ROUTES) {
       const child = spawnSync(process.execPath, [import.meta.filename, `--cpu=${r.name}`, `--requests=${REQUESTS}`], {
         encoding: "utf8",
@@ -231,7 +234,10 @@ const main = async () => {
     }
   }
   const rows = []
-  for (const r of ROUTES) rows.push({ ...(await countOps(r)), cpuUs: median(cpu.get(r.name)!) })
+  for (const r of ROUTES) {
+    const runs = cpu.get(r.name)!
+    rows.push({ ...(await countOps(r)), cpuUs: Math.min(...runs), cpuMax: Math.max(...runs) })
+  }
   const bare = rows[0]!
   const counter = rows.find((r) => r.name === "counter")!
   console.log(`# Effect ops and CPU per request (npx tsx bench/ops.ts)\n`)
@@ -241,14 +247,16 @@ const main = async () => {
       os.loadavg().map((l) => l.toFixed(2)).join(" ")
     }\n`
   )
-  console.log("| route | Effect ops/req | added ops | fibers/req | ops in src/ | CPU µs/req | added µs |")
-  console.log("|---|---:|---:|---:|---:|---:|---:|")
+  console.log(
+    `| route | Effect ops/req | added ops | fibers/req | ops in src/ | CPU µs/req (lowest of ${ROUNDS}) | added µs | highest run |`
+  )
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|")
   for (const r of rows) {
     const ours = Array.from(r.byCode).filter(([k]) => k.startsWith("src/")).reduce((n, [, v]) => n + v, 0)
     console.log(
       `| ${r.name} | ${r.ops.toFixed(0)} | ${(r.ops - bare.ops).toFixed(0)} | ${r.fibers.toFixed(1)} | ${
         ours.toFixed(0)
-      } | ${r.cpuUs.toFixed(1)} | ${(r.cpuUs - bare.cpuUs).toFixed(1)} |`
+      } | ${r.cpuUs.toFixed(1)} | ${(r.cpuUs - bare.cpuUs).toFixed(1)} | ${r.cpuMax.toFixed(1)} |`
     )
   }
   const ops = Array.from(new Set(rows.flatMap((r) => Array.from(r.byOp.keys()))))
