@@ -272,21 +272,3 @@ describe("memory store: limits", () => {
       expect(ConfigError.isConfigError(missing)).toBe(true)
     }))
 })
-
-describe("memory store: times kept exactly", () => {
-  it.effect("a record's creation and expiry times come back as saved, whole or fractional, near or far apart", () =>
-    Effect.gen(function*() {
-      const store = yield* SessionStore.makeMemory()
-      const cases: ReadonlyArray<readonly [number, number]> = [
-        [1_764_590_000_000, 1_764_591_800_000], // 30 minutes
-        [1_764_590_000_000, 1_767_182_000_000], // 30 days: an age too large for a small integer
-        [0.1, 1_764_590_000_000.3], // fractional
-        [5, 5]
-      ]
-      for (const [i, [createdAt, expiresAt]] of cases.entries()) {
-        yield* store.save(`id-${i}`, { data: { i }, version: 1, createdAt, expiresAt }, 0)
-        const loaded = Option.getOrThrow(yield* store.load(`id-${i}`))
-        expect([loaded.createdAt, loaded.expiresAt]).toEqual([createdAt, expiresAt])
-      }
-    }).pipe(Effect.scoped))
-})

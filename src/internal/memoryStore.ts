@@ -42,29 +42,15 @@ const ENTRY_BYTES = 240
 
 /** Compact form of one stored session: the data as one JSON string. @internal */
 class Entry {
-  /**
-   * The session's age at its expiry, in place of its creation time: a small integer (a session
-   * lives less than 12 days unless remembered for longer) that V8 keeps in the object itself,
-   * where an epoch-milliseconds time is a number object of its own (16 bytes a session).
-   */
-  private readonly lifetime: number
-  // the creation time itself when the age does not give it back exactly (a fractional time)
-  private readonly created: number | undefined
   constructor(
     readonly data: string,
     readonly version: number,
-    createdAt: number,
+    readonly createdAt: number,
     readonly expiresAt: number,
     readonly userId: string | undefined,
     /** The store's use count when this was last loaded or saved: orders the entries of all shards by use. */
     public used: number
-  ) {
-    this.lifetime = expiresAt - createdAt
-    this.created = expiresAt - this.lifetime === createdAt ? undefined : createdAt
-  }
-  get createdAt(): number {
-    return this.created ?? this.expiresAt - this.lifetime
-  }
+  ) {}
 }
 
 const bytesOf = (id: string, data: string) => id.length + data.length + ENTRY_BYTES
