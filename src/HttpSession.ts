@@ -52,7 +52,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { RequestManager, type RequestState, stateOf } from "./internal/current.js"
+import { RequestManager, type RequestState, withState } from "./internal/current.js"
 import * as config_ from "./internal/http/config.js"
 import * as internal from "./internal/http/middleware.js"
 import type { Transport as ResolvedTransport } from "./internal/http/transport.js"
@@ -609,13 +609,7 @@ export class ApiSessionManager
   })
 {}
 
-const ofRequest = <A>(f: (state: RequestState) => A): Effect.Effect<A> =>
-  Effect.contextWithEffect((context: Context.Context<never>) => {
-    const state = stateOf(context)
-    return state === undefined
-      ? Effect.dieMessage("effect-session: HttpSession.layerApi is not provided to HttpApiBuilder.api / serve")
-      : Effect.succeed(f(state))
-  })
+const ofRequest = <A>(f: (state: RequestState) => A): Effect.Effect<A> => withState((state) => Effect.succeed(f(state)))
 
 /**
  * What an `HttpApi` app needs for sessions: the {@link ApiSession} middleware's implementation, the

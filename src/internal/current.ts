@@ -82,7 +82,8 @@ const missing = Effect.dieMessage(
     "handles it (or use HttpSession.layerRouter / HttpSession.layerApi)"
 )
 
-const withState = <A, E>(f: (state: RequestState) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
+/** Runs `f` on the session of the request in context, or dies saying where the middleware goes. @internal */
+export const withState = <A, E>(f: (state: RequestState) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
   Effect.contextWithEffect((context: Context.Context<never>) => {
     const state = stateOf(context)
     return state === undefined ? missing : f(state)

@@ -191,14 +191,6 @@ export const outsideUnit = (manager: Manager): Unit => new Unit(manager, "Outsid
 export const prepare = (options: SessionOptions): ResolvedOptions =>
   Either.getOrThrowWith(resolveOptions(options), (error) => error)
 
-/** A manager for options resolved once (see `prepare`): what the middleware makes per request. @internal */
-export const unsafeMakeManagerFor = (
-  store: SessionStoreService,
-  resolved: ResolvedOptions,
-  id: string | undefined,
-  adoptUnknownId: boolean
-): Manager => new Manager(store, resolved, id, adoptUnknownId)
-
 /** @internal */
 export const unsafeMakeManager = (store: SessionStoreService, options: MakeOptions = {}): Manager =>
   new Manager(store, prepare(options), options.id, options.adoptUnknownId ?? false)

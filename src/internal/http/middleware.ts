@@ -39,8 +39,8 @@ const isSessionFailure = (u: unknown): u is SessionStoreError | SessionConflict 
   u instanceof SessionStoreError || u instanceof SessionConflict
 
 // what a failed commit leaves in the log: the store's name and the error's tag, never an id or data
-const logFailure = (message: string, store: string, error: SessionStoreError | SessionConflict) =>
-  Effect.annotateLogs(Effect.logWarning(`effect-session: ${message}`), { store, error: error._tag })
+const logFailure = (store: string, error: SessionStoreError | SessionConflict) =>
+  Effect.annotateLogs(Effect.logWarning("effect-session: the session's commit failed"), { store, error: error._tag })
 
 /**
  * Where a middleware was put, learnt from its first request. `HttpServer.serve(app, middleware)`
@@ -153,7 +153,7 @@ const run = <E, R>(
   }
   const answer = (error: SessionStoreError | SessionConflict) => {
     answered = true
-    return Effect.as(logFailure("the session's commit failed", store.name, error), config.onSessionError(error))
+    return Effect.as(logFailure(store.name, error), config.onSessionError(error))
   }
   // ended in the pre-response handler (the serve-level placement): the response is written already
   let served = false
