@@ -13,13 +13,12 @@ import {
   HttpApiGroup,
   HttpRouter,
   HttpServer,
-  HttpServerRequest,
   HttpServerResponse
 } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Option, Schema, TestClock } from "effect"
 import { HttpSession, Session, SessionStore } from "effect-session"
-import { client, Count, increment, serveLayer, sessionLayer } from "./utils/http.js"
+import { client, cookieOf, Count, increment, inProcess, serveLayer, sessionLayer, textOf } from "./utils/http.js"
 
 const routes = HttpRouter.empty.pipe(
   HttpRouter.post("/counter", increment),
@@ -127,27 +126,22 @@ describe("a lock that is not free in time", () => {
         ),
         HttpSession.middleware
       )
-      const base = yield* serveLayer(
-        HttpServer.serve(app).pipe(
-          Layer.provide(sessionLayer(SessionStore.layerMemory(), { lockTimeout: "1 second" }))
-        )
+      const request = inProcess(
+        app,
+        yield* Layer.build(sessionLayer(SessionStore.layerMemory(), { lockTimeout: "1 second" }))
       )
-      const http = client(base)
-      expect((yield* http.post("/counter")).body).toBe("1")
-      const slow = yield* Effect.fork(http.post("/slow"))
+      const cookie = cookieOf(yield* request("POST", "/counter"))
+      const slow = yield* Effect.fork(request("POST", "/slow", cookie))
       yield* Deferred.await(entered)
-      const waiting = yield* Effect.fork(http.post("/counter"))
-      // once the second request waits for the lock (it comes over a socket), move past its timeout
-      while (Option.isNone(yield* Fiber.poll(waiting))) {
-        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
-        yield* TestClock.adjust("2 seconds")
-      }
+      const waiting = yield* Effect.fork(request("POST", "/counter", cookie))
+      // the second request waits for the lock: move past its timeout
+      while (Option.isNone(yield* Fiber.poll(waiting))) yield* TestClock.adjust("2 seconds")
       const busy = yield* Fiber.join(waiting)
       expect(busy.status).toBe(503)
-      expect(busy.headers.get("retry-after")).toBe("1")
-      expect(busy.body).toContain("busy")
+      expect(busy.headers["retry-after"]).toBe("1")
+      expect(yield* textOf(busy)).toContain("busy")
       yield* TestClock.adjust("5 minutes")
-      expect((yield* Fiber.join(slow)).body).toBe("slow")
+      expect(yield* textOf(yield* Fiber.join(slow))).toBe("slow")
     }))
 })
 
@@ -165,30 +159,17 @@ describe("where interruption is on (the middleware inside a route)", () => {
         ),
         HttpRouter.use((handler) => HttpSession.middleware(handler))
       )
-      const context = yield* Layer.build(sessionLayer(SessionStore.layerMemory()))
-      const request = (method: "POST", path: string, cookie?: string) =>
-        Effect.provide(
-          Effect.provideService(
-            app,
-            HttpServerRequest.HttpServerRequest,
-            HttpServerRequest.fromWeb(
-              new Request(`http://localhost${path}`, { method, headers: cookie === undefined ? {} : { cookie } })
-            )
-          ),
-          context
-        )
-      const first = yield* request("POST", "/counter")
-      const cookie = first.cookies.pipe((cookies) => Object.values(cookies.cookies)[0]!)
-      const header = `${cookie.name}=${cookie.value}`
-      const stuck = yield* Effect.fork(request("POST", "/stuck", header))
+      const request = inProcess(app, yield* Layer.build(sessionLayer(SessionStore.layerMemory())))
+      const cookie = cookieOf(yield* request("POST", "/counter"))
+      const stuck = yield* Effect.fork(request("POST", "/stuck", cookie))
       yield* Deferred.await(wrote)
       yield* Fiber.interrupt(stuck)
       // the interrupted unit was discarded and released the session's lock: the next write runs
       // (were the lock still held, this request would wait for it until its lock timeout: a 503)
-      const waiting = yield* Effect.fork(request("POST", "/counter", header))
+      const waiting = yield* Effect.fork(request("POST", "/counter", cookie))
       yield* TestClock.adjust("1 minute")
       const next = yield* Fiber.join(waiting)
       expect(next.status).toBe(200)
-      expect(yield* Effect.promise(() => HttpServerResponse.toWeb(next).text())).toBe("2")
+      expect(yield* textOf(next)).toBe("2")
     }))
 })

@@ -1,7 +1,7 @@
 import type { HttpApp } from "@effect/platform"
-import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer, Option, Redacted, Schema, type Scope } from "effect"
+import { type Context, Effect, Layer, Option, Redacted, Schema, type Scope } from "effect"
 import { HttpSession, Session, type SessionStore } from "effect-session"
 import { createServer } from "node:http"
 
@@ -104,3 +104,31 @@ export const serveLayer = <E>(
         : Effect.dieMessage("not a TCP address")
     ).pipe(Effect.provide(ctx))
   }).pipe(Effect.orDie)
+
+/**
+ * Requests to an app run in process, with no socket: each one is the app's effect, so that a test
+ * can fork, interrupt or time it with TestClock alone. `cookie` is a `name=value` pair.
+ */
+export const inProcess =
+  <E, R>(app: HttpApp.Default<E, R>, context: Context.Context<Exclude<R, HttpServerRequest.HttpServerRequest>>) =>
+  (method: "GET" | "POST", path: string, cookie?: string) =>
+    Effect.provide(
+      Effect.provideService(
+        app,
+        HttpServerRequest.HttpServerRequest,
+        HttpServerRequest.fromWeb(
+          new Request(`http://localhost${path}`, { method, headers: cookie === undefined ? {} : { cookie } })
+        )
+      ),
+      context
+    )
+
+/** The `name=value` pair of the first cookie a response sets. */
+export const cookieOf = (response: HttpServerResponse.HttpServerResponse): string => {
+  const cookie = Object.values(response.cookies.cookies)[0]!
+  return `${cookie.name}=${cookie.value}`
+}
+
+/** A response's body as text. */
+export const textOf = (response: HttpServerResponse.HttpServerResponse): Effect.Effect<string> =>
+  Effect.promise(() => HttpServerResponse.toWeb(response).text())
