@@ -85,8 +85,7 @@ describe("invalid store options", () => {
 
   it.effect("file, SQL and Redis stores fail with SessionOptionError, before any connection", () =>
     Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const directory = yield* fs.makeTempDirectoryScoped({ prefix: "effect-session-test-" })
+      const directory = yield* tempDirectory
       expect(yield* optionError(FileStore.make({ directory, retainExpired: Duration.infinity }))).toEqual([
         "SessionOptionError",
         "retainExpired"
@@ -112,8 +111,7 @@ describe("invalid store options", () => {
 
   it.effect("from Config, an invalid value is a ConfigError at the option's name", () =>
     Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const directory = yield* fs.makeTempDirectoryScoped({ prefix: "effect-session-test-" })
+      const directory = yield* tempDirectory
       const layer = FileStore.layerStoreConfig({
         directory: Config.succeed(directory),
         purgeInterval: Config.duration("SESSION_PURGE")
@@ -251,6 +249,12 @@ const now0 = (
 
 const listDir = (directory: string) => Effect.sync(() => NodeFs.readdirSync(directory).sort())
 
+// a directory of its own, removed with the test's scope
+const tempDirectory = Effect.flatMap(
+  FileSystem.FileSystem,
+  (fs) => fs.makeTempDirectoryScoped({ prefix: "effect-session-test-" })
+)
+
 // waits in real time (the store does real file IO) until `check` holds
 const eventually = <E, R>(check: Effect.Effect<boolean, E, R>, timeoutMillis = 5_000) =>
   Effect.gen(function*() {
@@ -283,7 +287,7 @@ describe("file system store", () => {
   it.effect("a restart finds the sessions, their users and their expiry; stray temp files are removed", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
-      const directory = yield* fs.makeTempDirectoryScoped({ prefix: "effect-session-test-" })
+      const directory = yield* tempDirectory
       const open = FileStore.make({ directory, ...noPurge })
       yield* Effect.scoped(Effect.gen(function*() {
         const store = yield* open
@@ -309,7 +313,7 @@ describe("file system store", () => {
   it.effect("each file holds its id, so a restarted store lists its sessions; a file without one is counted", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
-      const directory = yield* fs.makeTempDirectoryScoped({ prefix: "effect-session-test-" })
+      const directory = yield* tempDirectory
       const open = FileStore.make({ directory, ...noPurge })
       yield* Effect.scoped(Effect.gen(function*() {
         const store = yield* open
@@ -347,8 +351,7 @@ describe("file system store", () => {
 
   it.effect("layerStoreConfig reads its options from Config", () =>
     Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const directory = yield* fs.makeTempDirectoryScoped({ prefix: "effect-session-test-" })
+      const directory = yield* tempDirectory
       const layer = FileStore.layerStoreConfig({
         directory: Config.string("SESSION_DIR"),
         retainExpired: Config.duration("SESSION_RETAIN")
