@@ -40,18 +40,37 @@ export const defaults = {
  */
 const ENTRY_BYTES = 240
 
-/** Compact form of one stored session: the data as one JSON string. @internal */
+/**
+ * Compact form of one stored session: the data as one JSON string. A session bound to a user is a
+ * `UserEntry`: the others, most of them, carry no `userId` field (4 bytes each at a million).
+ *
+ * @internal
+ */
 class Entry {
   constructor(
     readonly data: string,
     readonly version: number,
     readonly createdAt: number,
     readonly expiresAt: number,
-    readonly userId: string | undefined,
     /** The store's use count when this was last loaded or saved: orders the entries of all shards by use. */
     public used: number
   ) {}
 }
+
+class UserEntry extends Entry {
+  constructor(
+    data: string,
+    version: number,
+    createdAt: number,
+    expiresAt: number,
+    used: number,
+    readonly userId: string
+  ) {
+    super(data, version, createdAt, expiresAt, used)
+  }
+}
+
+const userOf = (entry: Entry): string | undefined => entry instanceof UserEntry ? entry.userId : undefined
 
 const bytesOf = (id: string, data: string) => id.length + data.length + ENTRY_BYTES
 
@@ -205,7 +224,7 @@ const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope>
       size--
       bytes -= bytesOf(id, entry.data)
       if (heads[shard] === entry) heads[shard] = undefined
-      byUser.remove(entry.userId, id)
+      byUser.remove(userOf(entry), id)
       dropDecoded(entry)
     }
     const remove = (id: string) => {
@@ -264,7 +283,7 @@ const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope>
         version: entry.version,
         createdAt: entry.createdAt,
         expiresAt: entry.expiresAt,
-        userId: entry.userId
+        userId: userOf(entry)
       })
     }
     const saveNow = (
@@ -298,11 +317,13 @@ const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope>
       while ((size >= maxEntries || bytes + needed > maxBytes) && evictLeastRecentlyUsed()) {
         // evicted the least recently used
       }
-      const entry = new Entry(data, record.version, record.createdAt, record.expiresAt, record.userId, uses++)
+      const entry = record.userId === undefined
+        ? new Entry(data, record.version, record.createdAt, record.expiresAt, uses++)
+        : new UserEntry(data, record.version, record.createdAt, record.expiresAt, uses++, record.userId)
       shards[shard]!.set(id, entry)
       size++
       bytes += needed
-      byUser.add(entry.userId, id)
+      byUser.add(record.userId, id)
       // the data of a commit, kept as it is for the next load (see HOT_MIN_CHARS)
       if (data.length >= HOT_MIN_CHARS && data.length <= HOT_MAX_CHARS && isSessionData(record.data)) {
         keepDecoded(entry, record.data)
