@@ -38,6 +38,7 @@ const flag = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.spl
 const REQUESTS = Number(flag("requests") ?? 2000)
 const TOP = Number(flag("top") ?? 15)
 const ROUNDS = Number(flag("rounds") ?? 5)
+const PAIRED_RUNS = Number(flag("paired-runs") ?? 3)
 
 // ---------------------------------------------------------------------------------------------
 // counting ops
@@ -104,6 +105,20 @@ const sessionLayer = HttpSession.layer({
   cookie: { secure: false }
 }).pipe(Layer.provide(SessionStore.layerMemory({ maxEntries: 1_000_000 })), Layer.orDie)
 
+/**
+ * The least any middleware costs: one op to find the request (`withFiberRuntime`, as the session's
+ * middleware does) and one to run after the handler, doing nothing. With the session layer's
+ * services in the context, it is what an untouched route would cost if the session middleware did
+ * no work of its own.
+ */
+const passThrough = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+  Effect.withFiberRuntime(() =>
+    Effect.matchCauseEffect(app, {
+      onSuccess: (response) => Effect.succeed(response),
+      onFailure: (cause) => Effect.failCause(cause)
+    })
+  )
+
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
 
 interface Route {
@@ -125,6 +140,13 @@ const ROUTES: ReadonlyArray<Route> = [
   },
   { name: "floor counter", app: floorRouter, layer: floorLayer as Layer.Layer<any>, method: "POST", path: "/counter" },
   { name: "bare, session layer in context", app: bareRouter, layer: sessionLayer, method: "POST", path: "/counter" },
+  {
+    name: "pass-through middleware, session layer in context",
+    app: passThrough(bareRouter),
+    layer: sessionLayer,
+    method: "GET",
+    path: "/untouched"
+  },
   { name: "untouched", app: sessionRouter, layer: sessionLayer, method: "GET", path: "/untouched" },
   { name: "read", app: sessionRouter, layer: sessionLayer, method: "GET", path: "/read" },
   { name: "counter", app: sessionRouter, layer: sessionLayer, method: "POST", path: "/counter" }
@@ -163,12 +185,8 @@ const countOps = async ({ app, layer, method, name, path: route }: Route) => {
   }
 }
 
-/**
- * CPU µs per request of a route, supervision off, in a process of its own (run with `--cpu=name`):
- * the app runs on its own runtime against one request object made once (with the session cookie
- * of a first request), so that only the app's own work is timed. Median of 5 batches.
- */
-const cpuOf = async ({ app, layer, method, name, path: route }: Route): Promise<number> => {
+/** A route ready to time: its app on its own runtime, against one request object made once. */
+const timed = async ({ app, layer, method, name, path: route }: Route) => {
   const runtime = ManagedRuntime.make(layer)
   const fork = Runtime.runFork(await runtime.runtime())
   const once = (request: HttpServerRequest.HttpServerRequest) =>
@@ -195,16 +213,55 @@ const cpuOf = async ({ app, layer, method, name, path: route }: Route): Promise<
       if (!Exit.isSuccess(exit) || exit.value.status !== 200) throw new Error(`${name}: the request failed`)
     }
   }
-  await loop(REQUESTS * 5)
-  const samples: Array<number> = []
-  for (let b = 0; b < 5; b++) {
+  /** CPU µs per request over one batch of `n` requests. */
+  const batch = async (n: number) => {
     const start = process.cpuUsage()
-    await loop(REQUESTS)
+    await loop(n)
     const used = process.cpuUsage(start)
-    samples.push((used.user + used.system) / REQUESTS)
+    return (used.user + used.system) / n
   }
-  await runtime.dispose()
+  return { loop, batch, dispose: () => runtime.dispose() }
+}
+
+/**
+ * CPU µs per request of a route, supervision off, in a process of its own (run with `--cpu=name`):
+ * the app runs on its own runtime against one request object made once (with the session cookie
+ * of a first request), so that only the app's own work is timed. Median of 5 batches.
+ */
+const cpuOf = async (r: Route): Promise<number> => {
+  const t = await timed(r)
+  await t.loop(REQUESTS * 5)
+  const samples: Array<number> = []
+  for (let b = 0; b < 5; b++) samples.push(await t.batch(REQUESTS))
+  await t.dispose()
   return median(samples)
+}
+
+/**
+ * The CPU µs a route adds over bare, measured side by side in one process (run with
+ * `--paired=name`): batches of bare and of the route alternate (ABBA, so that a drift of the
+ * machine weighs on both alike), and the median of the PAIRS differences is kept. Both run on the
+ * same JIT state, so this is the figure that a busy machine blurs least.
+ */
+const PAIRS = 24
+const pairedOf = async (r: Route): Promise<number> => {
+  const bare = await timed(ROUTES[0]!)
+  const route = await timed(r)
+  await bare.loop(REQUESTS * 3)
+  await route.loop(REQUESTS * 3)
+  const differences: Array<number> = []
+  for (let p = 0; p < PAIRS; p++) {
+    if (p % 2 === 0) {
+      const b = await bare.batch(REQUESTS)
+      differences.push((await route.batch(REQUESTS)) - b)
+    } else {
+      const a = await route.batch(REQUESTS)
+      differences.push(a - (await bare.batch(REQUESTS)))
+    }
+  }
+  await bare.dispose()
+  await route.dispose()
+  return median(differences)
 }
 
 const main = async () => {
@@ -217,6 +274,11 @@ const main = async () => {
   const only = flag("cpu")
   if (only !== undefined) {
     console.log(`CPU ${await cpuOf(ROUTES.find((r) => r.name === only)!)}`)
+    process.exit(0)
+  }
+  const pairedWith = flag("paired")
+  if (pairedWith !== undefined) {
+    console.log(`ADDED ${await pairedOf(ROUTES.find((r) => r.name === pairedWith)!)}`)
     process.exit(0)
   }
   // CPU: each route in a process of its own (no JIT state shared with the other routes), ROUNDS
@@ -233,10 +295,32 @@ const main = async () => {
       cpu.set(r.name, [...(cpu.get(r.name) ?? []), Number(figure)])
     }
   }
+  // the same added µs measured side by side with bare in one process, PAIRED_RUNS processes each
+  const paired = new Map<string, Array<number>>()
+  for (let round = 0; round < PAIRED_RUNS; round++) {
+    for (const r of ROUTES.slice(1)) {
+      const child = spawnSync(
+        process.execPath,
+        [import.meta.filename, `--paired=${r.name}`, `--requests=${REQUESTS}`],
+        { encoding: "utf8", cwd: ROOT }
+      )
+      const figure = /^ADDED (\S+)/m.exec(child.stdout)?.[1]
+      if (figure === undefined) throw new Error(`${r.name}: ${child.stderr}`)
+      paired.set(r.name, [...(paired.get(r.name) ?? []), Number(figure)])
+    }
+  }
   const rows = []
   for (const r of ROUTES) {
     const runs = cpu.get(r.name)!
-    rows.push({ ...(await countOps(r)), cpuUs: Math.min(...runs), cpuMax: Math.max(...runs) })
+    const pairs = paired.get(r.name) ?? [0]
+    rows.push({
+      ...(await countOps(r)),
+      cpuUs: Math.min(...runs),
+      cpuMax: Math.max(...runs),
+      paired: median(pairs),
+      pairedMin: Math.min(...pairs),
+      pairedMax: Math.max(...pairs)
+    })
   }
   const bare = rows[0]!
   const counter = rows.find((r) => r.name === "counter")!
@@ -248,15 +332,17 @@ const main = async () => {
     }\n`
   )
   console.log(
-    `| route | Effect ops/req | added ops | fibers/req | ops in src/ | CPU µs/req (lowest of ${ROUNDS}) | added µs | highest run |`
+    `| route | Effect ops/req | added ops | fibers/req | ops in src/ | CPU µs/req (lowest of ${ROUNDS}) | added µs | highest run | added µs, paired with bare (median of ${PAIRED_RUNS}) | paired runs' range |`
   )
-  console.log("|---|---:|---:|---:|---:|---:|---:|---:|")
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
   for (const r of rows) {
     const ours = Array.from(r.byCode).filter(([k]) => k.startsWith("src/")).reduce((n, [, v]) => n + v, 0)
     console.log(
       `| ${r.name} | ${r.ops.toFixed(0)} | ${(r.ops - bare.ops).toFixed(0)} | ${r.fibers.toFixed(1)} | ${
         ours.toFixed(0)
-      } | ${r.cpuUs.toFixed(1)} | ${(r.cpuUs - bare.cpuUs).toFixed(1)} | ${r.cpuMax.toFixed(1)} |`
+      } | ${r.cpuUs.toFixed(1)} | ${(r.cpuUs - bare.cpuUs).toFixed(1)} | ${r.cpuMax.toFixed(1)} | ${
+        r === bare ? "" : r.paired.toFixed(2)
+      } | ${r === bare ? "" : `${r.pairedMin.toFixed(2)} to ${r.pairedMax.toFixed(2)}`} |`
     )
   }
   const ops = Array.from(new Set(rows.flatMap((r) => Array.from(r.byOp.keys()))))
