@@ -14,14 +14,16 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { globalValue } from "effect/GlobalValue"
 import type * as Option from "effect/Option"
+import type { HttpSessionService } from "../HttpSession.js"
 import type { InputOf, Key, SessionService, Status, ValueOf } from "../Session.js"
 import type { Outcome, SessionManagerService } from "../SessionManager.js"
 import type { SessionStoreService } from "../SessionStore.js"
 import type { Opened } from "./http/transport.js"
 import { Manager } from "./manager.js"
-import type { ResolvedOptions } from "./options.js"
 import { Redacting } from "./snapshot.js"
 import { Unit, type UnitMode } from "./unit.js"
+
+const safeMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"])
 
 /**
  * A request's session: its manager and the unit its handler runs as now, each made when first
@@ -33,13 +35,20 @@ export class RequestState {
   private madeManager: Manager | undefined = undefined
   private madeUnit: Unit | undefined = undefined
   constructor(
-    private readonly store: SessionStoreService,
-    private readonly options: ResolvedOptions,
-    private readonly opened: Opened,
-    private readonly mode: UnitMode
+    protected readonly config: HttpSessionService,
+    protected readonly opened: Opened,
+    private readonly request: HttpServerRequest.HttpServerRequest
   ) {}
+  /** The store of this request: the transport's own (a sealed cookie's one record), or the layer's. */
+  protected get store(): SessionStoreService {
+    return this.opened.store ?? this.config.store
+  }
+  /** A request of a safe method reads without the session's lock (it takes it at a first write). */
+  protected get mode(): UnitMode {
+    return safeMethods.has(this.request.method) ? "read" : "write"
+  }
   get manager(): Manager {
-    return this.madeManager ??= new Manager(this.store, this.options, this.opened.id, this.opened.adopt)
+    return this.madeManager ??= new Manager(this.store, this.config.session, this.opened.id, this.opened.adopt)
   }
   get unit(): Unit {
     return this.madeUnit ??= new Unit(this.manager, undefined, this.mode)

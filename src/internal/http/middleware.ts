@@ -33,8 +33,6 @@ type Response = HttpServerResponse.HttpServerResponse
 // handler's own `Effect.interruptible`): then the end of the unit is masked
 const isInterruptible = (status: FiberStatus.Running): boolean => RuntimeFlags.interruptible(status.runtimeFlags)
 
-const safeMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"])
-
 const isSessionFailure = (u: unknown): u is SessionStoreError | SessionConflict =>
   u instanceof SessionStoreError || u instanceof SessionConflict
 
@@ -118,6 +116,8 @@ const start = <E, R>(
     )
 }
 
+type Restore = <A, E1, R1>(self: Effect.Effect<A, E1, R1>) => Effect.Effect<A, E1, R1>
+
 /**
  * One request: its handler runs as one unit of work, made when the handler first touches the
  * session (a handler that never does costs no unit, no manager, no store call). This is
@@ -135,120 +135,143 @@ const run = <E, R>(
   interruptible: boolean
 ): Effect.Effect<Response, E, R> => {
   if (opened.redirect !== undefined) return Effect.succeed(opened.redirect)
-  const store = opened.store ?? config.store
-  // a request of a safe method reads without the session's lock (it takes it at a first write)
-  const mode = safeMethods.has(request.method) ? "read" : "write"
-  const state = new RequestState(store, config.session, opened, mode)
+  const state = new RequestRun(app, config, request, opened, placement)
   bind(request, state)
-  const writeBack = (response: Response): Effect.Effect<Response> => {
-    const manager = state.managerIfMade
+  const ran: Effect.Effect<Response, E, R> = interruptible
+    ? Effect.uninterruptibleMask((restore) => {
+      state.restore = restore
+      return Effect.matchCauseEffect(restore(app), {
+        onSuccess: (response) => state.ended(response),
+        onFailure: (cause) => state.failed(cause)
+      })
+    })
+    : Effect.matchCauseEffect(app, {
+      onSuccess: (response) => state.ended(response),
+      onFailure: (cause) => state.failed(cause)
+    })
+  if (placement.serve === false) return ran
+  // the placement is not known yet, or is the server's: end the unit before the response is
+  // written (at the app's placement, the unit has ended by then and this does nothing)
+  return Effect.zipRight(HttpApp.appendPreResponseHandler((_, response) => state.beforeResponse(response)), ran)
+}
+
+/**
+ * A request's session (`RequestState`, which the handler finds through the request) and the end of
+ * its unit: one object a request, whose methods are the middleware's continuations.
+ */
+class RequestRun<E, R> extends RequestState {
+  /** Ended in the pre-response handler (the serve-level placement): the response is written already. */
+  private served = false
+  /**
+   * The response is that of a failed commit, or of the session store failing under a handler that
+   * did not handle it: sent as it is.
+   */
+  private answered = false
+  /** Where interruption is on: the mask's restore, for a conflict's re-runs. */
+  restore: Restore = identity
+  constructor(
+    private readonly app: Effect.Effect<Response, E, R>,
+    config: HttpSessionService,
+    request: HttpServerRequest.HttpServerRequest,
+    opened: Opened,
+    private readonly placement: Placement
+  ) {
+    super(config, opened, request)
+  }
+
+  private writeBack(response: Response): Effect.Effect<Response> {
+    const manager = this.managerIfMade
     // an untouched session writes nothing (see Opened.write)
     if (manager === undefined) return Effect.succeed(response)
     const outcome = manager.outcome()
     if (!outcome.touched) return Effect.succeed(response)
+    const opened = this.opened
     // a remembered session's cookie is persistent (Session.rememberFor): its Max-Age needs the time
-    return config.transport.writesTime || outcome.persistent
+    return this.config.transport.writesTime || outcome.persistent
       ? Effect.clockWith((clock) => Effect.succeed(opened.write(response, outcome, clock.unsafeCurrentTimeMillis())))
       : Effect.succeed(opened.write(response, outcome, 0))
   }
-  const answer = (error: SessionStoreError | SessionConflict) => {
-    answered = true
-    return Effect.as(logFailure(store.name, error), config.onSessionError(error))
-  }
-  // ended in the pre-response handler (the serve-level placement): the response is written already
-  let served = false
-  // the response of a failed commit, or of the session store failing under a handler that did not
-  // handle it: sent as it is
-  let answered = false
 
-  // a conflict's re-runs (policies `retry`, `merge-then-retry`): the runner's, from attempt 2
-  const rerun = (restore: <A, E1, R1>(self: Effect.Effect<A, E1, R1>) => Effect.Effect<A, E1, R1>) =>
-    Effect.catchIf(
-      restore(Effect.zipRight(
+  private answer(error: SessionStoreError | SessionConflict): Effect.Effect<Response> {
+    this.answered = true
+    return Effect.as(logFailure(this.store.name, error), this.config.onSessionError(error))
+  }
+
+  // the error response is made later: add the transport's headers when it is
+  private writeBackLater(): Effect.Effect<void> {
+    return HttpApp.appendPreResponseHandler((_, response) => this.writeBack(response))
+  }
+
+  /** A conflict's re-runs (policies `retry`, `merge-then-retry`): the runner's, from attempt 2. */
+  private rerun(): Effect.Effect<Response, E, R> {
+    return Effect.catchIf(
+      this.restore(Effect.zipRight(
         backoff(1),
         runUnit(
-          state.manager,
+          this.manager,
           (unit) => {
-            state.unit = unit
-            return app
+            this.unit = unit
+            return this.app
           },
-          (response) => config.commitOn(response.status),
-          mode,
+          (response) => this.config.commitOn(response.status),
+          this.mode,
           2
         )
       )),
       isSessionFailure,
-      answer
-    ).pipe(
-      // the error response is made later: add the transport's headers when it is
-      Effect.tapErrorCause(() => HttpApp.appendPreResponseHandler((_, response) => writeBack(response)))
-    )
+      (error) => this.answer(error)
+    ).pipe(Effect.tapErrorCause(() => this.writeBackLater()))
+  }
 
-  // the end of the unit, where interruption is masked: a commit that has started completes
-  const ended =
-    (restore: <A, E1, R1>(self: Effect.Effect<A, E1, R1>) => Effect.Effect<A, E1, R1>) =>
-    (response: Response): Effect.Effect<Response, E, R> => {
-      if (served) return Effect.succeed(response)
-      placement.serve = false
-      const unit = state.unitIfMade
-      // no unit: the handler never touched its session's data (it may have asked its manager)
-      if (unit === undefined) return writeBack(response)
-      if (!config.commitOn(response.status)) {
-        return Effect.zipRight(
-          unit.rollback(),
-          Effect.suspend(() => writeBack(response))
-        )
-      }
-      if (unit.commitIfUntouched()) return writeBack(response)
-      return Effect.matchEffect(unit.commit(), {
-        onSuccess: () => writeBack(response),
-        onFailure: (error): Effect.Effect<Response, E, R> =>
-          error._tag === "SessionConflict" && canRetry(state.manager, 1)
-            ? Effect.flatMap(rerun(restore), (response) => answered ? Effect.succeed(response) : writeBack(response))
-            : answer(error)
-      })
+  /** The end of the unit after the handler succeeded, where interruption is masked. */
+  ended(response: Response): Effect.Effect<Response, E, R> {
+    if (this.served) return Effect.succeed(response)
+    this.placement.serve = false
+    const unit = this.unitIfMade
+    // no unit: the handler never touched its session's data (it may have asked its manager)
+    if (unit === undefined) return this.writeBack(response)
+    if (!this.config.commitOn(response.status)) {
+      return Effect.zipRight(unit.rollback(), Effect.suspend(() => this.writeBack(response)))
     }
-  const failed = (cause: Cause.Cause<E>): Effect.Effect<Response, E> => {
-    if (served) return Effect.failCause(cause)
-    placement.serve = false
-    const unit = state.unitIfMade
+    if (unit.commitIfUntouched()) return this.writeBack(response)
+    return Effect.matchEffect(unit.commit(), {
+      onSuccess: () => this.writeBack(response),
+      onFailure: (error): Effect.Effect<Response, E, R> =>
+        error._tag === "SessionConflict" && canRetry(this.manager, 1)
+          ? Effect.flatMap(
+            this.rerun(),
+            (response) => this.answered ? Effect.succeed(response) : this.writeBack(response)
+          )
+          : this.answer(error)
+    })
+  }
+
+  /** The end of the unit after the handler failed (or was interrupted): discarded. */
+  failed(cause: Cause.Cause<E>): Effect.Effect<Response, E> {
+    if (this.served) return Effect.failCause(cause)
+    this.placement.serve = false
+    const unit = this.unitIfMade
     const rollback = unit === undefined ? Effect.void : unit.rollback()
     // the session store failing under a handler that did not handle it: answered as a failed commit
     const failure = Cause.failureOption(cause)
     if (Option.isSome(failure) && isSessionFailure(failure.value)) {
-      return Effect.zipRight(rollback, answer(failure.value))
+      return Effect.zipRight(rollback, this.answer(failure.value))
     }
-    // the error response is made later: add the transport's headers when it is
-    return Effect.zipRight(
-      rollback,
-      Effect.zipRight(
-        HttpApp.appendPreResponseHandler((_, response) => writeBack(response)),
-        Effect.failCause(cause)
-      )
-    )
+    return Effect.zipRight(rollback, Effect.zipRight(this.writeBackLater(), Effect.failCause(cause)))
   }
-  const ran: Effect.Effect<Response, E, R> = interruptible
-    ? Effect.uninterruptibleMask((restore) =>
-      Effect.matchCauseEffect(restore(app), { onSuccess: ended(restore), onFailure: failed })
-    )
-    : Effect.matchCauseEffect(app, { onSuccess: ended(identity), onFailure: failed })
-  if (placement.serve === false) return ran
-  // the placement is not known yet, or is the server's: end the unit before the response is
-  // written (at the app's placement, the unit has ended by then and this does nothing)
-  return Effect.zipRight(
-    HttpApp.appendPreResponseHandler((_, response) => {
-      const unit = state.unitIfMade
-      if (unit === undefined || unit.unit.status !== "open") return Effect.succeed(response)
-      served = true
-      placement.serve = true
-      const end = config.commitOn(response.status) ? unit.commit() : unit.rollback()
-      return Effect.matchEffect(end, {
-        onSuccess: () => writeBack(response),
-        onFailure: (error) => answer(error)
-      })
-    }),
-    ran
-  )
+
+  /** The serve-level placement: the unit ends just before the response is written. */
+  beforeResponse(response: Response): Effect.Effect<Response> {
+    const unit = this.unitIfMade
+    if (unit === undefined || unit.unit.status !== "open") return Effect.succeed(response)
+    this.served = true
+    this.placement.serve = true
+    const end = this.config.commitOn(response.status) ? unit.commit() : unit.rollback()
+    return Effect.matchEffect(end, {
+      onSuccess: () => this.writeBack(response),
+      onFailure: (error) => this.answer(error)
+    })
+  }
 }
 
 /**
