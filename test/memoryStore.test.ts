@@ -44,19 +44,50 @@ describe("memory store", () => {
   it.scoped("a sweep removes every expired session of a large store, and their users' index entries", () =>
     Effect.gen(function*() {
       const store = yield* SessionStore.makeMemory({ sweepInterval: "1 day", retainExpired: "0 millis" })
-      // more than one chunk of the sweep (it gives the event loop a turn between chunks)
-      for (let i = 0; i < 5000; i++) {
+      // several chunks of the sweep in each of the store's 16 parts (it gives the event loop a turn
+      // between chunks, and goes on through the part where it stopped)
+      const count = 40_000
+      for (let i = 0; i < count; i++) {
         yield* store.save(`s${i}`, { ...record(i % 2 === 0 ? 1000 : 10_000_000), userId: `u${i % 10}` }, 0)
       }
       yield* TestClock.adjust("1 minute")
-      expect(yield* store.sweep).toBe(2500)
-      expect(store.size()).toBe(2500)
+      expect(yield* store.sweep).toBe(count / 2)
+      expect(store.size()).toBe(count / 2)
       expect(yield* store.load("s0")).toEqual(Option.none())
       expect(Option.isSome(yield* store.load("s1"))).toBe(true)
       // even users had only expired sessions: nothing left to log out
       expect(yield* store.deleteByUser("u0")).toBe(0)
-      expect(yield* store.deleteByUser("u1")).toBe(500)
-      expect(store.size()).toBe(2000)
+      expect(yield* store.deleteByUser("u1")).toBe(count / 10)
+      expect(store.size()).toBe(count / 2 - count / 10)
+      // a second pass finds nothing more
+      expect(yield* store.sweep).toBe(0)
+    }))
+
+  it.scoped("a sweep gives the event loop a turn every chunk, also across many small parts of the store", () =>
+    Effect.gen(function*() {
+      // sized for millions: a thousand parts, each holding a few of these sessions, fewer than a chunk
+      const store = yield* SessionStore.makeMemory({
+        maxEntries: 8_000_000,
+        sweepInterval: "1 day",
+        retainExpired: "0 millis"
+      })
+      const count = 20_000
+      for (let i = 0; i < count; i++) yield* store.save(`s${i}`, record(i % 2 === 0 ? 1000 : 10_000_000), 0)
+      yield* TestClock.adjust("1 minute")
+      // counts the event loop's turns while the pass runs
+      let turns = 0
+      let running = true
+      const tick = () => {
+        if (!running) return
+        turns++
+        setImmediate(tick)
+      }
+      setImmediate(tick)
+      expect(yield* store.sweep).toBe(count / 2)
+      running = false
+      // about one turn every 1024 sessions read: 19 or so
+      expect(turns).toBeGreaterThanOrEqual(10)
+      expect(store.size()).toBe(count / 2)
     }))
 
   it.scoped("a write removes the oldest expired sessions of its part of the store, between sweeps", () =>
