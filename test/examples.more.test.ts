@@ -416,7 +416,12 @@ describe("scripts/race.ts (npm run demo:race)", () => {
         return m === null ? [] : [[m[1]!, { requests: +m[2]!, ok: +m[3]! }]] as const
       })
     )
-    expect([...reads.keys()]).toEqual(["express 5 + express-session (MemoryStore)", "effect-session (memory store)"])
+    expect([...reads.keys()]).toEqual([
+      "express 5 + express-session (MemoryStore)",
+      "express 5 + express-session + connect-redis, 2 processes",
+      "effect-session (memory store)",
+      "effect-session (Redis), 2 processes"
+    ])
     for (const row of reads.values()) expect(row).toEqual({ requests: 6, ok: 6 })
   }, 200_000)
 })
