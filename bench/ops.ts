@@ -2,9 +2,10 @@
  * `npx tsx bench/ops.ts`: what a request costs, in numbers that a busy machine does not blur.
  *
  * The routes of the throughput benchmark (bare, the floor's untouched and counter, and the session's
- * untouched, read and counter on the memory store; bench/servers/routes.ts), and the bare router
- * with the session layer's three services in its context (what a bigger context costs per request
- * through the platform's and the router's copies of it, before any middleware runs), run in process, one
+ * untouched, read and counter on the memory store; bench/servers/routes.ts), the bare router with
+ * the session layer's three services in its context (what a bigger context costs per request
+ * through the platform's and the router's copies of it, before any middleware runs), and the same
+ * with a pass-through middleware (the least any middleware costs there), run in process, one
  * request at a time, as compiled JavaScript (bench/build.ts). For each route:
  *
  * - Effect operations per request and fibers started per request, counted by a `Supervisor` with
@@ -16,11 +17,15 @@
  *   interference only adds CPU time; the highest run is shown too): the app runs on its own runtime against one
  *   request object made once, so that no socket and no per-request Request/Response conversion
  *   blurs the figure (about ±0.3 µs between runs), uninterruptibly as a server runs it. The server's own
- *   work (HTTP parsing, its span, the socket) is not in it: compare the added µs, not ratios.
+ *   work (HTTP parsing, its span, the socket) is not in it: compare the added µs, not ratios;
+ * - the CPU µs each route adds over bare measured side by side in one process (`--paired=<route>`:
+ *   batches of the two alternate, ABBA, and the median of the differences is kept), the median of
+ *   `--paired-runs` such processes (default 3).
  *
  * Flags: `--requests=N` (per batch, default 2000), `--rounds=N` (runs per route, default 5),
  * `--top=N` (effect-session functions listed);
- * `--cpu=<route>` is how the script runs one route's CPU measurement in a process of its own.
+ * `--cpu=<route>` and `--paired=<route>` are how the script runs one route's CPU measurements in a
+ * process of its own.
  */
 import { HttpApp, HttpServerRequest, type HttpServerResponse } from "@effect/platform"
 import { Effect, Exit, Layer, ManagedRuntime, Redacted, Runtime, RuntimeFlags, Supervisor } from "effect"
