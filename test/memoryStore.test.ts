@@ -303,3 +303,23 @@ describe("memory store: limits", () => {
       expect(ConfigError.isConfigError(missing)).toBe(true)
     }))
 })
+
+describe("memory store: times kept exactly", () => {
+  it.effect("a record's creation and expiry times come back as saved, whole or fractional, near or far apart", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.makeMemory()
+      const cases: ReadonlyArray<readonly [number, number, string | undefined]> = [
+        [1_764_590_000_000, 1_764_591_800_000, undefined], // 30 minutes
+        [1_764_590_000_000, 1_767_182_000_000, undefined], // 30 days: an age too large for a small integer
+        [1_764_590_000_000, 1_764_591_800_000, "user-1"], // bound to a user
+        [0.1, 1_764_590_000_000.3, undefined], // fractional
+        [1_764_591_800_000, 1_764_590_000_000, undefined], // expiring before it was made
+        [5, 5, undefined]
+      ]
+      for (const [i, [createdAt, expiresAt, userId]] of cases.entries()) {
+        yield* store.save(`id-${i}`, { data: { i }, version: 1, createdAt, expiresAt, userId }, 0)
+        const loaded = Option.getOrThrow(yield* store.load(`id-${i}`))
+        expect([loaded.createdAt, loaded.expiresAt, loaded.userId]).toEqual([createdAt, expiresAt, userId])
+      }
+    }).pipe(Effect.scoped))
+})

@@ -41,8 +41,12 @@ export const defaults = {
 const ENTRY_BYTES = 240
 
 /**
- * Compact form of one stored session: the data as one JSON string. A session bound to a user is a
- * `UserEntry`: the others, most of them, carry no `userId` field (4 bytes each at a million).
+ * Compact form of one stored session: the data as one JSON string, and in place of its creation
+ * time, its age at expiry. An epoch-milliseconds time is a number object of its own (16 bytes a
+ * session); an age under 2^30 ms (12 days) is a small integer that V8 keeps in the object itself.
+ * So that `age` only ever holds small integers (one other value would make V8 box it in every
+ * entry), a session bound to a user, or whose age is not such an integer, is an `EntryWithExtras`;
+ * most are plain entries.
  *
  * @internal
  */
@@ -50,27 +54,41 @@ class Entry {
   constructor(
     readonly data: string,
     readonly version: number,
-    readonly createdAt: number,
     readonly expiresAt: number,
+    /** `expiresAt - createdAt`, a small integer (0 in an `EntryWithExtras` that keeps `createdAt`). */
+    readonly age: number,
     /** The store's use count when this was last loaded or saved: orders the entries of all shards by use. */
     public used: number
   ) {}
 }
 
-class UserEntry extends Entry {
+class EntryWithExtras extends Entry {
   constructor(
     data: string,
     version: number,
-    createdAt: number,
     expiresAt: number,
     used: number,
-    readonly userId: string
+    readonly createdAt: number,
+    readonly userId: string | undefined
   ) {
-    super(data, version, createdAt, expiresAt, used)
+    super(data, version, expiresAt, 0, used)
   }
 }
 
-const userOf = (entry: Entry): string | undefined => entry instanceof UserEntry ? entry.userId : undefined
+const SMALL_AGE = 2 ** 30
+
+const makeEntry = (data: string, record: SessionRecord, used: number): Entry => {
+  const age = record.expiresAt - record.createdAt
+  // exact: an integer age from integer times gives the creation time back
+  return record.userId === undefined && Number.isInteger(age) && age > -SMALL_AGE && age < SMALL_AGE &&
+      record.expiresAt - age === record.createdAt
+    ? new Entry(data, record.version, record.expiresAt, age, used)
+    : new EntryWithExtras(data, record.version, record.expiresAt, used, record.createdAt, record.userId)
+}
+
+const userOf = (entry: Entry): string | undefined => entry instanceof EntryWithExtras ? entry.userId : undefined
+const createdAtOf = (entry: Entry): number =>
+  entry instanceof EntryWithExtras ? entry.createdAt : entry.expiresAt - entry.age
 
 const bytesOf = (id: string, data: string) => id.length + data.length + ENTRY_BYTES
 
@@ -281,7 +299,7 @@ const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope>
       return Option.some({
         data,
         version: entry.version,
-        createdAt: entry.createdAt,
+        createdAt: createdAtOf(entry),
         expiresAt: entry.expiresAt,
         userId: userOf(entry)
       })
@@ -317,9 +335,7 @@ const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope>
       while ((size >= maxEntries || bytes + needed > maxBytes) && evictLeastRecentlyUsed()) {
         // evicted the least recently used
       }
-      const entry = record.userId === undefined
-        ? new Entry(data, record.version, record.createdAt, record.expiresAt, uses++)
-        : new UserEntry(data, record.version, record.createdAt, record.expiresAt, uses++, record.userId)
+      const entry = makeEntry(data, record, uses++)
       shards[shard]!.set(id, entry)
       size++
       bytes += needed
@@ -393,7 +409,9 @@ const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope>
       entries: Stream.fromIterable(shards).pipe(
         Stream.mapConcat((shard) => {
           const rows: Array<SessionSummary> = []
-          for (const [id, entry] of shard) rows.push(summary(id, entry))
+          for (const [id, entry] of shard) {
+            rows.push(summary(id, { createdAt: createdAtOf(entry), expiresAt: entry.expiresAt, userId: userOf(entry) }))
+          }
           return rows
         })
       ),
