@@ -19,6 +19,7 @@ import type {
   SessionSummary
 } from "../SessionStore.js"
 import { deepFreeze } from "./json.js"
+import { bytesOf, createdAtOf, type Entry, makeEntry, userOf } from "./memoryEntry.js"
 import { isSessionData } from "./snapshot.js"
 import { summary } from "./storeList.js"
 import { sessionStoreTag } from "./storeTag.js"
@@ -33,64 +34,6 @@ export const defaults = {
   sweepInterval: Duration.minutes(1),
   retainExpired: Duration.hours(1)
 }
-
-/**
- * What one session costs besides its id and data text, as `maxBytes` counts it: about what a
- * `{count:1}` session takes in the heap (`npx tsx bench/memory.ts`).
- */
-const ENTRY_BYTES = 240
-
-/**
- * Compact form of one stored session: the data as one JSON string, and in place of its creation
- * time, its age at expiry. An epoch-milliseconds time is a number object of its own (16 bytes a
- * session); an age under 2^30 ms (12 days) is a small integer that V8 keeps in the object itself.
- * So that `age` only ever holds small integers (one other value would make V8 box it in every
- * entry), a session bound to a user, or whose age is not such an integer, is an `EntryWithExtras`;
- * most are plain entries.
- *
- * @internal
- */
-class Entry {
-  constructor(
-    readonly data: string,
-    readonly version: number,
-    readonly expiresAt: number,
-    /** `expiresAt - createdAt`, a small integer (0 in an `EntryWithExtras` that keeps `createdAt`). */
-    readonly age: number,
-    /** The store's use count when this was last loaded or saved: orders the entries of all shards by use. */
-    public used: number
-  ) {}
-}
-
-class EntryWithExtras extends Entry {
-  constructor(
-    data: string,
-    version: number,
-    expiresAt: number,
-    used: number,
-    readonly createdAt: number,
-    readonly userId: string | undefined
-  ) {
-    super(data, version, expiresAt, 0, used)
-  }
-}
-
-const SMALL_AGE = 2 ** 30
-
-const makeEntry = (data: string, record: SessionRecord, used: number): Entry => {
-  const age = record.expiresAt - record.createdAt
-  // exact: an integer age from integer times gives the creation time back
-  return record.userId === undefined && Number.isInteger(age) && age > -SMALL_AGE && age < SMALL_AGE &&
-      record.expiresAt - age === record.createdAt
-    ? new Entry(data, record.version, record.expiresAt, age, used)
-    : new EntryWithExtras(data, record.version, record.expiresAt, used, record.createdAt, record.userId)
-}
-
-const userOf = (entry: Entry): string | undefined => entry instanceof EntryWithExtras ? entry.userId : undefined
-const createdAtOf = (entry: Entry): number =>
-  entry instanceof EntryWithExtras ? entry.createdAt : entry.expiresAt - entry.age
-
-const bytesOf = (id: string, data: string) => id.length + data.length + ENTRY_BYTES
 
 /**
  * The decoded data of the most recently used large sessions is kept beside their text, frozen (see
