@@ -200,6 +200,10 @@ const makeRun = (sql: SqlClient.SqlClient, dialect: SqlStoreDialect): Run =>
           : Effect.scoped(Effect.flatMap(sql.reserve, (connection) => connection.execute(text, params, undefined))))
     : (text, params) => sql.unsafe<Row>(text, params)
 
+// a compare-and-set write or delete changed its one row, or found another version: a conflict
+const oneRowAt = (expectedVersion: number) => (rows: ReadonlyArray<unknown>): Effect.Effect<void, SessionConflict> =>
+  rows.length === 1 ? Effect.void : Effect.fail(new SessionConflict({ store: STORE, expectedVersion }))
+
 /** @internal */
 export const make = (
   options: SqlStoreOptions = {}
@@ -278,9 +282,7 @@ export const make = (
             : [data, record.version, record.createdAt, record.expiresAt, userId, id, expectedVersion]
         ).pipe(
           Effect.mapError(storeError(STORE, "save")),
-          Effect.flatMap((rows) =>
-            rows.length === 1 ? Effect.void : Effect.fail(new SessionConflict({ store: STORE, expectedVersion }))
-          )
+          Effect.flatMap(oneRowAt(expectedVersion))
         )
       })
 
@@ -310,9 +312,7 @@ export const make = (
         // compare-and-set: the row goes only at that version; none deleted is a conflict
         : run(deleteVersionText, [id, expectedVersion]).pipe(
           Effect.mapError(storeError(STORE, "delete")),
-          Effect.flatMap((rows) =>
-            rows.length === 1 ? Effect.void : Effect.fail(new SessionConflict({ store: STORE, expectedVersion }))
-          )
+          Effect.flatMap(oneRowAt(expectedVersion))
         )
 
     const guarded = withTimeout(

@@ -140,15 +140,9 @@ const run = <E, R>(
   const ran: Effect.Effect<Response, E, R> = interruptible
     ? Effect.uninterruptibleMask((restore) => {
       state.restore = restore
-      return Effect.matchCauseEffect(restore(app), {
-        onSuccess: (response) => state.ended(response),
-        onFailure: (cause) => state.failed(cause)
-      })
+      return state.handle(restore(app))
     })
-    : Effect.matchCauseEffect(app, {
-      onSuccess: (response) => state.ended(response),
-      onFailure: (cause) => state.failed(cause)
-    })
+    : state.handle(app)
   if (placement.serve === false) return ran
   // the placement is not known yet, or is the server's: end the unit before the response is
   // written (at the app's placement, the unit has ended by then and this does nothing)
@@ -221,6 +215,14 @@ class RequestRun<E, R> extends RequestState {
       isSessionFailure,
       (error) => this.answer(error)
     ).pipe(Effect.tapErrorCause(() => this.writeBackLater()))
+  }
+
+  /** Runs the handler (`self`: the app, under the mask's restore where interruption is on), then ends the unit. */
+  handle(self: Effect.Effect<Response, E, R>): Effect.Effect<Response, E, R> {
+    return Effect.matchCauseEffect(self, {
+      onSuccess: (response) => this.ended(response),
+      onFailure: (cause) => this.failed(cause)
+    })
   }
 
   /** The end of the unit after the handler succeeded, where interruption is masked. */
