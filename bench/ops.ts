@@ -3,8 +3,9 @@
  *
  * The routes of the throughput benchmark (bare, the floor's untouched and counter, and the session's
  * untouched, read and counter on the memory store; bench/servers/routes.ts), the bare router with
- * the session layer's three services in its context (what a bigger context costs per request
- * through the platform's and the router's copies of it, before any middleware runs), and the same
+ * the session layer's context (its one service, the configuration) in its own (what a bigger
+ * context costs per request through the platform's and the router's copies of it, before any
+ * middleware runs), and the same
  * with a pass-through middleware (the least any middleware costs there), run in process, one
  * request at a time, as compiled JavaScript (bench/build.ts). For each route:
  *

@@ -46,13 +46,13 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as ConfigError_ from "effect/ConfigError"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { RequestManager, type RequestState, withState } from "./internal/current.js"
+import { type RequestState, withState } from "./internal/current.js"
 import * as config_ from "./internal/http/config.js"
 import * as internal from "./internal/http/middleware.js"
 import type { Transport as ResolvedTransport } from "./internal/http/transport.js"
@@ -645,9 +645,9 @@ export const layerApi: Layer.Layer<ApiSession | ApiSessionManager | SessionManag
   .mergeAll(
     Layer.succeed(ApiSession, ofRequest((state) => state.unit)),
     Layer.succeed(ApiSessionManager, ofRequest((state) => state.manager)),
-    // the SessionManager of every request: the one the HttpSession layer put in the context, which
-    // finds the request's (Session.failIfExpired, Session.expired, Session.transaction)
-    Layer.effect(SessionManagerTag, Effect.map(config_.HttpSessionTag, (config) => new RequestManager(config.store))),
+    // the SessionManager of every request (Session.failIfExpired, Session.expired, Session.transaction):
+    // its tag's default, which finds the request's (internal/tags.ts); nothing to put in the context
+    Layer.succeedContext(Context.empty() as Context.Context<SessionManager>),
     HttpApiBuilder.middleware(
       Effect.map(config_.HttpSessionTag, (config) =>
         // a failed commit answers as the endpoints declare it: SessionUnavailable, unless the app

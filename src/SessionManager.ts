@@ -241,6 +241,11 @@ export interface Committed {
  * @category models
  */
 export interface SessionManagerService {
+  /**
+   * The store the session lives in. In an HTTP handler (under the middleware) it is the store of
+   * the request's session, reached through the request: its `name` is `"request"` and it declares
+   * none of the optional capabilities (`sync`, `list`, `tentative`).
+   */
   readonly store: SessionStoreService
   /** The session's current id (a new session gets its id on first access). */
   readonly id: Effect.Effect<Redacted.Redacted<string>, SessionStoreError>

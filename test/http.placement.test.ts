@@ -16,9 +16,19 @@ import {
   HttpServerResponse
 } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer, Option, Schema, TestClock } from "effect"
-import { HttpSession, Session, SessionStore } from "effect-session"
-import { client, cookieOf, Count, increment, inProcess, serveLayer, sessionLayer, textOf } from "./utils/http.js"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Option, Schema, TestClock } from "effect"
+import { HttpSession, Session, SessionManager, SessionStore } from "effect-session"
+import {
+  client,
+  cookieOf,
+  Count,
+  increment,
+  inProcess,
+  secret,
+  serveLayer,
+  sessionLayer,
+  textOf
+} from "./utils/http.js"
 
 const routes = HttpRouter.empty.pipe(
   HttpRouter.post("/counter", increment),
@@ -62,6 +72,69 @@ describe("the middleware works wherever it is put", () => {
       expect((yield* http.post("/counter")).body).toBe("1")
       expect((yield* http.post("/counter")).body).toBe("2")
       expect((yield* http.get("/handle")).body).toBe("2")
+    }))
+})
+
+describe("one service in the context: the configuration", () => {
+  // the platform and the router copy the fiber's context on every request, at a cost per entry: the
+  // handler's Session and SessionManager are their tags' defaults, found through the request
+  it.scoped("the HTTP layer's context holds HttpSession alone", () =>
+    Effect.gen(function*() {
+      const context = yield* Layer.build(
+        HttpSession.layer({ secrets: [secret] }).pipe(
+          Layer.provide(SessionStore.layerMemory())
+        )
+      )
+      expect([...context.unsafeMap.keys()]).toEqual([HttpSession.HttpSession.key])
+      expect(Context.getOption(context, HttpSession.HttpSession)._tag).toBe("Some")
+    }))
+
+  it.scoped("a handler's SessionManager is the request's, and its store the layer's", () =>
+    Effect.gen(function*() {
+      const app = HttpRouter.empty.pipe(
+        HttpRouter.post(
+          "/login",
+          Effect.gen(function*() {
+            yield* Session.set("user", "ada")
+            yield* Session.bindUser("ada")
+            return HttpServerResponse.text("in")
+          })
+        ),
+        HttpRouter.get(
+          "/count",
+          Effect.map(Session.getOrElse(Count, () => 0), (n) => HttpServerResponse.text(String(n)))
+        ),
+        HttpRouter.post(
+          "/everywhere",
+          Effect.gen(function*() {
+            const manager = yield* SessionManager.SessionManager
+            // "log out everywhere": the store of the request's session
+            const removed = yield* manager.store.deleteByUser("ada")
+            return HttpServerResponse.text(`${manager.store.name} ${removed}`)
+          })
+        ),
+        HttpRouter.post("/counter", increment),
+        HttpSession.middleware
+      )
+      const request = inProcess(app, yield* Layer.build(sessionLayer(SessionStore.layerMemory())))
+      const laptop = cookieOf(yield* request("POST", "/login"))
+      const phone = cookieOf(yield* request("POST", "/login"))
+      expect(yield* textOf(yield* request("POST", "/counter", laptop))).toBe("1")
+      expect(yield* textOf(yield* request("POST", "/everywhere"))).toBe("request 2")
+      // both sessions are gone: each starts again from nothing
+      expect(yield* textOf(yield* request("POST", "/counter", laptop))).toBe("1")
+      expect(yield* textOf(yield* request("GET", "/count", phone))).toBe("0")
+    }))
+
+  it.effect("outside any unit and any request, the session is a defect that says what to provide", () =>
+    Effect.gen(function*() {
+      // what a handler would meet if the types were bypassed: no middleware, no transaction
+      const exit = yield* Effect.exit(Session.get(Count) as Effect.Effect<unknown, unknown>)
+      expect(Exit.isFailure(exit)).toBe(true)
+      const message = Exit.isFailure(exit) ? String(exit.cause) : ""
+      expect(message).toContain("no session here")
+      expect(message).toContain("HttpSession.middleware")
+      expect(message).not.toContain("Service not found")
     }))
 })
 

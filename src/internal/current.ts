@@ -2,9 +2,10 @@
  * Where an HTTP request's session is found without copying the fiber's context on every request:
  * the middleware binds the request's manager and current unit to the request (a `WeakMap` keyed by
  * `request.source`, which `HttpRouter.mount` and route prefixes keep when they replace the
- * request object), and the `Session` and `SessionManager` services that the HTTP layers put in
- * the context once, at start-up, find them through the request in context. Anything provided
- * closer (`Session.transaction`'s unit, `Session.open`'s manager) comes first, as usual.
+ * request object), and the `Session` and `SessionManager` services below find them through the
+ * request in context. They are the defaults of those tags (tags.ts): nothing puts them in the
+ * context. Anything provided closer (`Session.transaction`'s unit, `Session.open`'s manager) comes
+ * first, as usual.
  *
  * @internal
  */
@@ -17,7 +18,7 @@ import type * as Option from "effect/Option"
 import type { HttpSessionService } from "../HttpSession.js"
 import type { InputOf, Key, SessionService, Status, ValueOf } from "../Session.js"
 import type { Outcome, SessionManagerService } from "../SessionManager.js"
-import type { SessionStoreService } from "../SessionStore.js"
+import type { SessionRecord, SessionStoreService } from "../SessionStore.js"
 import type { Opened } from "./http/transport.js"
 import { Manager } from "./manager.js"
 import { Redacting } from "./snapshot.js"
@@ -87,8 +88,8 @@ export const stateOf = (context: Context.Context<never>): RequestState | undefin
 }
 
 const missing = Effect.dieMessage(
-  "effect-session: this request has no session: apply HttpSession.middleware to the app or router that " +
-    "handles it (or use HttpSession.layerRouter / HttpSession.layerApi)"
+  "effect-session: no session here: run this inside Session.transaction (or Session.layer) on a SessionManager, " +
+    "or in an HTTP handler under HttpSession.middleware (or HttpSession.layerRouter / HttpSession.layerApi)"
 )
 
 /** Runs `f` on the session of the request in context, or dies saying where the middleware goes. @internal */
@@ -99,16 +100,41 @@ export const withState = <A, E>(f: (state: RequestState) => Effect.Effect<A, E>)
   })
 
 /**
- * The `SessionManager` of the HTTP layers: the manager of the request in context. `managerOf`
- * (runner.ts) resolves it for `Session.transaction`.
+ * The store of the request in context (its session's: a sealed cookie's one record, or the HTTP
+ * layer's), reached through the request: the `store` of the HTTP handlers' `SessionManager`. It
+ * declares none of the optional capabilities (`sync`, `list`, `tentative`).
+ *
+ * @internal
+ */
+class RequestStore extends Redacting implements SessionStoreService {
+  readonly name = "request"
+  load(id: string) {
+    return withState((state) => state.manager.store.load(id))
+  }
+  save(id: string, record: SessionRecord, expectedVersion: number) {
+    return withState((state) => state.manager.store.save(id, record, expectedVersion))
+  }
+  delete(id: string, expectedVersion?: number) {
+    return withState((state) => state.manager.store.delete(id, expectedVersion))
+  }
+  deleteByUser(userId: string) {
+    return withState((state) => state.manager.store.deleteByUser(userId))
+  }
+  readonly purge = withState((state) => state.manager.store.purge)
+  protected redacted() {
+    return { _id: "effect-session/SessionStore", of: "the current request" }
+  }
+}
+
+/**
+ * The `SessionManager` of HTTP handlers: the manager of the request in context. It is the default of
+ * the `SessionManager` tag (tags.ts), so the HTTP layers need not provide it. `managerOf` (runner.ts)
+ * resolves it for `Session.transaction`.
  *
  * @internal
  */
 export class RequestManager extends Redacting implements SessionManagerService {
-  /** The layer's store (a sealed cookie's requests each have their own, behind their manager). */
-  constructor(readonly store: SessionManagerService["store"]) {
-    super()
-  }
+  readonly store: SessionStoreService = new RequestStore()
   readonly resolve: Effect.Effect<Manager> = withState((state) => Effect.succeed(state.manager))
   readonly id = withState((state) => state.manager.id)
   readonly isNew = withState((state) => state.manager.isNew)
@@ -125,6 +151,9 @@ export class RequestManager extends Redacting implements SessionManagerService {
   }
 }
 
+/** The default of the `SessionManager` tag (tags.ts). @internal */
+export const requestManager: SessionManagerService = new RequestManager()
+
 // outside any request (a background fiber of the server, say) the request's unit is not open: a
 // Session.transaction there starts a unit of its own, on the SessionManager provided to it
 const noUnit = Effect.succeed<Status>("committed")
@@ -136,9 +165,7 @@ const noUnit = Effect.succeed<Status>("committed")
  * @internal
  */
 export class RequestSession extends Redacting implements SessionService {
-  constructor(readonly manager: RequestManager) {
-    super()
-  }
+  readonly manager: SessionManagerService = requestManager
   readonly unitOf: Effect.Effect<Unit> = withState((state) => Effect.succeed(state.unit))
   readonly status = Effect.contextWithEffect((context: Context.Context<never>) => {
     const state = stateOf(context)
@@ -183,3 +210,6 @@ export class RequestSession extends Redacting implements SessionService {
     return { _id: "effect-session/Session", of: "the current request" }
   }
 }
+
+/** The default of the `Session` tag (tags.ts). @internal */
+export const requestSession: SessionService = new RequestSession()

@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -13,7 +14,6 @@ import * as FiberRef from "effect/FiberRef"
 import { globalValue } from "effect/GlobalValue"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
-import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type { Session, SessionService } from "../Session.js"
 import {
@@ -24,7 +24,7 @@ import {
 } from "../SessionError.js"
 import type { MakeOptions, SessionManager, SessionManagerService, SessionOptions } from "../SessionManager.js"
 import type { SessionStore, SessionStoreService } from "../SessionStore.js"
-import { RequestManager, RequestSession } from "./current.js"
+import { RequestManager, RequestSession, stateOf } from "./current.js"
 import { Manager } from "./manager.js"
 import * as metrics from "./metrics.js"
 import { type ResolvedOptions, resolveOptions } from "./options.js"
@@ -126,17 +126,20 @@ export const currentReadOnly: FiberRef.FiberRef<boolean> = globalValue(
   () => FiberRef.unsafeMake(false)
 )
 
+// the Session here: a unit provided closer, or the tag's default (internal/tags.ts), the request's
+const currentSession: Effect.Effect<SessionService> = Effect.contextWith((context: Context.Context<never>) =>
+  Context.unsafeGet(context as Context.Context<Session>, SessionTag)
+)
+
 /** @internal */
 export const readOnly = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.flatMap(Effect.serviceOption(SessionTag), (current) => {
+  Effect.contextWithEffect((context: Context.Context<never>) => {
+    const current = Context.unsafeGet(context as Context.Context<Session>, SessionTag)
     // the unit already open here (the request's, say) reads without the lock too, if it has not
     // touched the session yet
-    if (Option.isSome(current) && current.value instanceof Unit) current.value.readOnly()
-    const readOnly = Effect.locally(self, currentReadOnly, true)
-    // the HTTP layers' Session: the unit of the request in context
-    return Option.isSome(current) && current.value instanceof RequestSession
-      ? Effect.zipRight(Effect.map(current.value.unitOf, (unit) => unit.readOnly()), readOnly)
-      : readOnly
+    if (current instanceof Unit) current.readOnly()
+    else if (current instanceof RequestSession) stateOf(context)?.unit.readOnly()
+    return Effect.locally(self, currentReadOnly, true)
   })
 
 /** @internal */
@@ -158,9 +161,7 @@ export const transaction = <A, E, R>(
   type Out = Effect.Effect<A, E | SessionStoreError | SessionConflict, Exclude<R, Session> | SessionManager>
   // a nested unit runs the effect with the parent's Session: what it needs of R is still needed
   const inside = (session: SessionService): Out => nested(session, self) as Effect.Effect<A, E, Exclude<R, Session>>
-  return Effect.flatMap(Effect.serviceOption(SessionTag), (parent): Out => {
-    if (Option.isNone(parent)) return outermost
-    const session = parent.value
+  return Effect.flatMap(currentSession, (session): Out => {
     // inside an open unit, a transaction is a savepoint of it (as in @effect/sql)
     if (session instanceof Unit) return session.unit.status === "open" ? inside(session) : outermost
     return Effect.flatMap(session.status, (status): Out => status === "open" ? inside(session) : outermost)

@@ -2,19 +2,32 @@
  * The tags of the core services, made once. The public modules re-export them typed; internal code
  * reaches the internal capabilities of a service through `managerOf` (runner.ts).
  *
+ * Both are `Context.Reference`s typed as plain tags. The type is what a handler sees: `Session` and
+ * `SessionManager` stay in its requirements until a unit of work or the HTTP middleware meets them,
+ * so that a forgotten middleware is a type error. At run time, where nothing provides them (an HTTP
+ * handler under the middleware), their default finds the session of the request in context
+ * (internal/current.ts). So the HTTP layers put one service in the context, their configuration,
+ * not three: the platform and the router copy the fiber's context on every request, at a cost per
+ * entry. Anything provided closer (a `Session.transaction`'s unit, `Session.open`'s manager,
+ * `SessionManager.layer`) comes first, as with any tag.
+ *
  * @internal
  */
 import * as Context from "effect/Context"
 import type { Session, SessionService } from "../Session.js"
 import type { SessionManager, SessionManagerService } from "../SessionManager.js"
+import { requestManager, requestSession } from "./current.js"
 
 /** @internal */
-export const SessionTag: Context.Tag<Session, SessionService> = Context.GenericTag<Session, SessionService>(
-  "effect-session/Session"
-)
+export const SessionTag: Context.Tag<Session, SessionService> = Context.Reference<Session>()(
+  "effect-session/Session",
+  { defaultValue: (): SessionService => requestSession }
+) as unknown as Context.Tag<Session, SessionService>
 
 /** @internal */
-export const SessionManagerTag: Context.Tag<SessionManager, SessionManagerService> = Context.GenericTag<
-  SessionManager,
-  SessionManagerService
->("effect-session/SessionManager")
+export const SessionManagerTag: Context.Tag<SessionManager, SessionManagerService> = Context.Reference<
+  SessionManager
+>()(
+  "effect-session/SessionManager",
+  { defaultValue: (): SessionManagerService => requestManager }
+) as unknown as Context.Tag<SessionManager, SessionManagerService>

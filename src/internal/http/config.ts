@@ -9,15 +9,11 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { HttpSession, HttpSessionService, Options, SealedOptions } from "../../HttpSession.js"
-import type { Session } from "../../Session.js"
 import { type SessionConflict, SessionOptionError, type SessionStoreError } from "../../SessionError.js"
-import type { SessionManager } from "../../SessionManager.js"
 import { SessionStore, type SessionStoreService } from "../../SessionStore.js"
-import { RequestManager, RequestSession } from "../current.js"
 import { prepare } from "../runner.js"
 import { makeSealer } from "../seal.js"
 import { makeSigner } from "../signing.js"
-import { SessionManagerTag, SessionTag } from "../tags.js"
 import { BROWSER_COOKIE_LIMIT, cookieTransport, sessionCookie } from "./cookie.js"
 import { headerTransport } from "./header.js"
 import { queryTransport } from "./query.js"
@@ -106,18 +102,12 @@ export const make = (options: Options): Effect.Effect<HttpSessionService, Sessio
     }))
 
 /**
- * The layer's context: the configuration, and the `Session` and `SessionManager` that find the
- * session of the request in context (internal/current.ts). They are not in the layer's type: a
- * handler's `Session` requirement is met by the middleware's type, so that forgetting the
- * middleware stays a type error.
+ * The layer's context: the configuration alone. A handler's `Session` and `SessionManager` are the
+ * defaults of their tags, which find the session of the request in context (internal/tags.ts); a
+ * handler's requirement of them is met by the middleware's type, so that forgetting the middleware
+ * stays a type error.
  */
-const contextOf = (config: HttpSessionService): Context.Context<HttpSession | Session | SessionManager> => {
-  const manager = new RequestManager(config.store)
-  return Context.make(HttpSessionTag, config).pipe(
-    Context.add(SessionManagerTag, manager),
-    Context.add(SessionTag, new RequestSession(manager))
-  )
-}
+const contextOf = (config: HttpSessionService): Context.Context<HttpSession> => Context.make(HttpSessionTag, config)
 
 /** @internal */
 export const layer = (options: Options): Layer.Layer<HttpSession, SessionOptionError, SessionStore> =>

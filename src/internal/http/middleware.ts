@@ -88,8 +88,8 @@ export const middlewareWith =
   }
 
 // the handler finds its Session and SessionManager through the request (internal/current.ts): what
-// it requires of them is met by the services the HTTP layers put in the context at start-up, which
-// the type of `app` cannot know
+// it requires of them is met by their tags' defaults (internal/tags.ts), which the type of `app`
+// cannot know
 const handlerOf = <E, R>(app: HttpApp.Default<E, R>) => app as HttpApp.Default<E, Exclude<R, Session | SessionManager>>
 
 const start = <E, R>(
@@ -284,7 +284,8 @@ class RequestRun<E, R> extends RequestState {
  */
 export const manual = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.contextWithEffect((context: Context.Context<never>) => {
-    const current: unknown = context.unsafeMap.get(SessionTag.key)
+    // a unit provided closer, or the tag's default, the request's (internal/tags.ts)
+    const current = Context.unsafeGet(context as Context.Context<Session>, SessionTag)
     if (current instanceof Unit) {
       // an HttpApi handler: ApiSession provided the request's unit itself
       return Effect.provideService(self, SessionTag, outsideUnit(current.manager))
