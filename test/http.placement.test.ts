@@ -13,11 +13,13 @@ import {
   HttpApiGroup,
   HttpRouter,
   HttpServer,
+  HttpServerRequest,
   HttpServerResponse
 } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Deferred, Effect, Exit, Fiber, Layer, Option, Schema, TestClock } from "effect"
 import { HttpSession, Session, SessionManager, SessionStore } from "effect-session"
+import { inspect } from "node:util"
 import {
   client,
   cookieOf,
@@ -124,6 +126,35 @@ describe("one service in the context: the configuration", () => {
       // both sessions are gone: each starts again from nothing
       expect(yield* textOf(yield* request("POST", "/counter", laptop))).toBe("1")
       expect(yield* textOf(yield* request("GET", "/count", phone))).toBe("0")
+    }))
+
+  it.scoped("what the middleware binds to a request shows neither the id nor the data when inspected", () =>
+    Effect.gen(function*() {
+      // each request's source, a Node IncomingMessage: the request's session is bound to it
+      const sources: Array<unknown> = []
+      const app = HttpRouter.empty.pipe(
+        HttpRouter.post(
+          "/note",
+          Effect.gen(function*() {
+            sources.push((yield* HttpServerRequest.HttpServerRequest).source)
+            yield* Session.set("note", "a private note")
+            return HttpServerResponse.text("ok")
+          })
+        ),
+        HttpSession.middleware
+      )
+      const base = yield* serveLayer(
+        HttpServer.serve(app).pipe(Layer.provide(sessionLayer(SessionStore.layerMemory())))
+      )
+      // the first request goes the eager way, later ones the lazy way: both are checked
+      for (let i = 0; i < 3; i++) {
+        const response = yield* client(base).post("/note")
+        const token = response.setCookies[0]!.split(";")[0]!.split("=")[1]!
+        const shown = inspect(sources[i], { depth: 20, showHidden: true })
+        expect(shown).toContain("effect-session/RequestSession")
+        expect(shown).not.toContain("a private note")
+        expect(shown).not.toContain(token.split(".")[0])
+      }
     }))
 
   it.effect("outside any unit and any request, the session is a defect that says what to provide", () =>

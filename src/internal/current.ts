@@ -1,6 +1,6 @@
 /**
  * Where an HTTP request's session is found without copying the fiber's context on every request:
- * the middleware binds the request's manager and current unit to the request (a `WeakMap` keyed by
+ * the middleware binds the request's manager and current unit to the request (a property of
  * `request.source`, which `HttpRouter.mount` and route prefixes keep when they replace the
  * request object), and the `Session` and `SessionManager` services below find them through the
  * request in context. They are the defaults of those tags (tags.ts): nothing puts them in the
@@ -13,7 +13,6 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { globalValue } from "effect/GlobalValue"
 import type * as Option from "effect/Option"
 import type { HttpSessionService } from "../HttpSession.js"
 import type { InputOf, Key, SessionService, Status, ValueOf } from "../Session.js"
@@ -32,14 +31,20 @@ const safeMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"])
  *
  * @internal
  */
-export class RequestState {
+export class RequestState extends Redacting {
   private madeManager: Manager | undefined = undefined
   private madeUnit: Unit | undefined = undefined
   constructor(
     protected readonly config: HttpSessionService,
     protected readonly opened: Opened,
     private readonly request: HttpServerRequest.HttpServerRequest
-  ) {}
+  ) {
+    super()
+  }
+  // bound to the request's source, it shows in an inspection of that object: never the id or data
+  protected redacted() {
+    return { _id: "effect-session/RequestSession" }
+  }
   /** The store of this request: the transport's own (a sealed cookie's one record), or the layer's. */
   protected get store(): SessionStoreService {
     return this.opened.store ?? this.config.store
@@ -67,24 +72,57 @@ export class RequestState {
   }
 }
 
-const states = globalValue(Symbol.for("effect-session/requestStates"), () => new WeakMap<object, RequestState>())
+/**
+ * What a middleware binds to a request whose session it opens only when the handler first touches
+ * it (middleware.ts): `open` makes the request's state then.
+ *
+ * @internal
+ */
+export abstract class SessionOpener extends Redacting {
+  protected redacted() {
+    return { _id: "effect-session/RequestSession", opened: false }
+  }
+  abstract open(request: HttpServerRequest.HttpServerRequest): RequestState
+}
 
-const keyOf = (request: HttpServerRequest.HttpServerRequest): object => {
+/** What is bound to a request: its state, or the opener that makes it at the first touch. @internal */
+export type Binding = RequestState | SessionOpener
+
+// a property of the request's source (one object a request): no WeakMap entry to make per request
+const bindingKey: unique symbol = Symbol.for("effect-session/requestBinding") as never
+
+interface Bindable {
+  [bindingKey]?: Binding | undefined
+}
+
+const sourceOf = (request: HttpServerRequest.HttpServerRequest): Bindable => {
   const source = request.source
-  return typeof source === "object" && source !== null ? source : request
+  return (typeof source === "object" && source !== null ? source : request) as Bindable
 }
 
 /** @internal */
-export const bind = (request: HttpServerRequest.HttpServerRequest, state: RequestState): void => {
-  states.set(keyOf(request), state)
+export const bind = (request: HttpServerRequest.HttpServerRequest, binding: Binding): void => {
+  sourceOf(request)[bindingKey] = binding
 }
 
-/** The session of the request in `context`, if the middleware runs it. @internal */
+/** What is bound to `request` now. @internal */
+export const boundTo = (request: HttpServerRequest.HttpServerRequest): Binding | undefined =>
+  sourceOf(request)[bindingKey]
+
+/**
+ * The session of the request in `context`, if a middleware runs it: opened here if it was not
+ * yet (the handler's first touch).
+ *
+ * @internal
+ */
 export const stateOf = (context: Context.Context<never>): RequestState | undefined => {
   const request: HttpServerRequest.HttpServerRequest | undefined = context.unsafeMap.get(
     HttpServerRequest.HttpServerRequest.key
   )
-  return request === undefined ? undefined : states.get(keyOf(request))
+  if (request === undefined) return undefined
+  const source = sourceOf(request)
+  const bound = source[bindingKey]
+  return bound instanceof SessionOpener ? (source[bindingKey] = bound.open(request)) : bound
 }
 
 const missing = Effect.dieMessage(

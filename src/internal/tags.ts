@@ -22,6 +22,7 @@ import { requestManager, requestSession } from "./current.js"
 export const SessionTag: Context.Tag<Session, SessionService> = Context.Reference<Session>()(
   "effect-session/Session",
   { defaultValue: (): SessionService => requestSession }
+  // a Reference typed as a plain tag, so that what requires it says so (see above)
 ) as unknown as Context.Tag<Session, SessionService>
 
 /** @internal */
@@ -30,4 +31,5 @@ export const SessionManagerTag: Context.Tag<SessionManager, SessionManagerServic
 >()(
   "effect-session/SessionManager",
   { defaultValue: (): SessionManagerService => requestManager }
+  // a Reference typed as a plain tag, so that what requires it says so (see above)
 ) as unknown as Context.Tag<SessionManager, SessionManagerService>

@@ -20,7 +20,7 @@ import type { HttpSession, HttpSessionService } from "../../HttpSession.js"
 import type { Session } from "../../Session.js"
 import { SessionConflict, SessionStoreError } from "../../SessionError.js"
 import type { SessionManager } from "../../SessionManager.js"
-import { bind, RequestSession, RequestState, stateOf } from "../current.js"
+import { bind, boundTo, RequestSession, RequestState, SessionOpener, stateOf } from "../current.js"
 import { backoff, canRetry, outsideUnit, runUnit } from "../runner.js"
 import { SessionTag } from "../tags.js"
 import { Unit } from "../unit.js"
@@ -47,6 +47,8 @@ const logFailure = (store: string, error: SessionStoreError | SessionConflict) =
  */
 interface Placement {
   serve: boolean | undefined
+  /** The middleware's opener for the lazy path (see `LazyRun`), for the configuration it was made with. */
+  lazy: LazyRun<any, any> | undefined
 }
 
 /**
@@ -58,7 +60,7 @@ interface Placement {
 export const middleware = <E, R>(
   app: HttpApp.Default<E, R>
 ): HttpApp.Default<E, Exclude<R, Session | SessionManager> | HttpSession> => {
-  const placement: Placement = { serve: undefined }
+  const placement: Placement = { serve: undefined, lazy: undefined }
   return Effect.withFiberRuntime((fiber, status) => {
     const context = fiber.currentContext
     return start(
@@ -75,7 +77,7 @@ export const middleware = <E, R>(
 export const middlewareWith =
   (config: HttpSessionService) =>
   <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, Exclude<R, Session | SessionManager>> => {
-    const placement: Placement = { serve: undefined }
+    const placement: Placement = { serve: undefined, lazy: undefined }
     return Effect.withFiberRuntime((fiber, status) =>
       start(
         handlerOf(app),
@@ -101,7 +103,13 @@ const start = <E, R>(
 ): Effect.Effect<Response, E, R> => {
   const request = Context.unsafeGet(context, HttpServerRequest.HttpServerRequest)
   const transport = config.transport
-  if (!transport.readsTime) return run(app, config, request, transport.open(request, 0), placement, interruptible)
+  if (!transport.readsTime) {
+    if (placement.serve === false && !interruptible) {
+      const lazy = placement.lazy?.config === config ? placement.lazy : (placement.lazy = new LazyRun(app, config, placement))
+      return lazy.run(request)
+    }
+    return run(app, config, request, transport.open(request, 0), placement, interruptible)
+  }
   const handled = Effect.flatMap(
     Clock.currentTimeMillis,
     (now) => run(app, config, request, transport.open(request, now), placement, interruptible)
@@ -150,6 +158,48 @@ const run = <E, R>(
 }
 
 /**
+ * The lazy path: where the placement is known to be the app's and interruption is off (the usual
+ * case, from a middleware's second request on), with a transport that opens a request without the
+ * time (cookie, header). The middleware binds this object, one per middleware, to the request, and
+ * the request's `RequestRun` is made only when the handler first touches its session
+ * (`stateOf`): a request whose handler never does costs no object of its own, no transport read
+ * and no unit. After the handler, the run bound to the request by this opener, if any, ends the unit
+ * as on the eager path.
+ */
+class LazyRun<E, R> extends SessionOpener {
+  constructor(
+    private readonly app: Effect.Effect<Response, E, R>,
+    readonly config: HttpSessionService,
+    private readonly placement: Placement
+  ) {
+    super()
+  }
+
+  open(request: HttpServerRequest.HttpServerRequest): RequestRun<E, R> {
+    return new RequestRun(this.app, this.config, request, this.config.transport.open(request, 0), this.placement, this)
+  }
+
+  // the run this opener made for the request, if its handler touched the session (a nested
+  // middleware's run is its own)
+  private runOf(request: HttpServerRequest.HttpServerRequest): RequestRun<E, R> | undefined {
+    const bound = boundTo(request)
+    return bound instanceof RequestRun && bound.opener === this ? bound : undefined
+  }
+
+  run(request: HttpServerRequest.HttpServerRequest): Effect.Effect<Response, E, R> {
+    bind(request, this)
+    return Effect.matchCauseEffect(this.app, {
+      onSuccess: (response) => {
+        const run = this.runOf(request)
+        return run === undefined ? Effect.succeed(response) : run.ended(response)
+      },
+      // rare: the eager path's handling, on a run made now if the handler made none
+      onFailure: (cause) => (this.runOf(request) ?? this.open(request)).failed(cause)
+    })
+  }
+}
+
+/**
  * A request's session (`RequestState`, which the handler finds through the request) and the end of
  * its unit: one object a request, whose methods are the middleware's continuations.
  */
@@ -168,7 +218,9 @@ class RequestRun<E, R> extends RequestState {
     config: HttpSessionService,
     request: HttpServerRequest.HttpServerRequest,
     opened: Opened,
-    private readonly placement: Placement
+    private readonly placement: Placement,
+    /** The lazy path's opener that made this run (`undefined` on the eager path). */
+    readonly opener: LazyRun<E, R> | undefined = undefined
   ) {
     super(config, opened, request)
   }
