@@ -63,13 +63,8 @@ export const middleware = <E, R>(
   const placement: Placement = { serve: undefined, lazy: undefined }
   return Effect.withFiberRuntime((fiber, status) => {
     const context = fiber.currentContext
-    return start(
-      handlerOf(app),
-      Context.unsafeGet(context, HttpSessionTag),
-      context,
-      placement,
-      isInterruptible(status)
-    )
+    const config: HttpSessionService | undefined = context.unsafeMap.get(HttpSessionTag.key)
+    return start(handlerOf(app), config ?? Context.unsafeGet(context, HttpSessionTag), context, placement, status)
   })
 }
 
@@ -79,13 +74,7 @@ export const middlewareWith =
   <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, Exclude<R, Session | SessionManager>> => {
     const placement: Placement = { serve: undefined, lazy: undefined }
     return Effect.withFiberRuntime((fiber, status) =>
-      start(
-        handlerOf(app),
-        config,
-        fiber.currentContext,
-        placement,
-        isInterruptible(status)
-      )
+      start(handlerOf(app), config, fiber.currentContext, placement, status)
     )
   }
 
@@ -99,14 +88,19 @@ const start = <E, R>(
   config: HttpSessionService,
   context: Context.Context<never>,
   placement: Placement,
-  interruptible: boolean
+  status: FiberStatus.Running
 ): Effect.Effect<Response, E, R> => {
+  const interruptible = isInterruptible(status)
+  const lazy = placement.lazy
+  // the usual case, first and with no more than it needs (see LazyRun)
+  if (lazy !== undefined && lazy.config === config && !interruptible) {
+    return lazy.run(context.unsafeMap.get(HttpServerRequest.HttpServerRequest.key))
+  }
   const request = Context.unsafeGet(context, HttpServerRequest.HttpServerRequest)
   const transport = config.transport
   if (!transport.readsTime) {
     if (placement.serve === false && !interruptible) {
-      const lazy = placement.lazy?.config === config ? placement.lazy : (placement.lazy = new LazyRun(app, config, placement))
-      return lazy.run(request)
+      return (placement.lazy = new LazyRun(app, config, placement)).run(request)
     }
     return run(app, config, request, transport.open(request, 0), placement, interruptible)
   }
