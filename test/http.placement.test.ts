@@ -157,6 +157,29 @@ describe("one service in the context: the configuration", () => {
       }
     }))
 
+  it.scoped("a middleware inside another: the inner one runs the handler's unit, the outer one ends none", () =>
+    Effect.gen(function*() {
+      // from the second request on, each middleware binds its opener to the request in turn (the
+      // lazy path): the handler's touch opens the inner one's session
+      const inner = HttpRouter.empty.pipe(HttpRouter.post("/counter", increment), HttpSession.middleware)
+      const app = HttpRouter.empty.pipe(
+        HttpRouter.get("/health", Effect.succeed(HttpServerResponse.text("ok"))),
+        HttpRouter.mountApp("/in", inner),
+        HttpSession.middleware
+      )
+      const request = inProcess(app, yield* Layer.build(sessionLayer(SessionStore.layerMemory())))
+      const first = yield* request("POST", "/in/counter")
+      expect(yield* textOf(first)).toBe("1")
+      const cookie = cookieOf(first)
+      for (let n = 2; n <= 4; n++) {
+        const response = yield* request("POST", "/in/counter", cookie)
+        expect(yield* textOf(response)).toBe(String(n))
+        // one Set-Cookie at most: the outer middleware's untouched unit writes nothing
+        expect(Object.keys(response.cookies.cookies).length).toBeLessThanOrEqual(1)
+      }
+      expect((yield* request("GET", "/health", cookie)).cookies.cookies).toEqual({})
+    }))
+
   it.effect("outside any unit and any request, the session is a defect that says what to provide", () =>
     Effect.gen(function*() {
       // what a handler would meet if the types were bypassed: no middleware, no transaction
