@@ -17,8 +17,8 @@ import {
   HttpServerResponse
 } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Deferred, Effect, Exit, Fiber, Layer, Option, Schema, TestClock } from "effect"
-import { HttpSession, Session, SessionManager, SessionStore } from "effect-session"
+import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Option, Schema, TestClock } from "effect"
+import { HttpSession, Session, SessionError, SessionManager, SessionStore } from "effect-session"
 import { inspect } from "node:util"
 import {
   client,
@@ -189,6 +189,50 @@ describe("one service in the context: the configuration", () => {
       expect(message).toContain("no session here")
       expect(message).toContain("HttpSession.middleware")
       expect(message).not.toContain("Service not found")
+    }))
+})
+
+describe("a write after the request's unit ended", () => {
+  // a fiber the handler leaves running writes to the session after the response: refused with a
+  // typed error, as any write after its unit closed, whether or not the handler touched the session
+  it.scoped("is refused (SessionStateError), on the first request and later ones, touched or not", () =>
+    Effect.gen(function*() {
+      const results: Array<Deferred.Deferred<Exit.Exit<void, unknown>>> = []
+      const gates: Array<Deferred.Deferred<void>> = []
+      const late = (touch: boolean) =>
+        Effect.gen(function*() {
+          const gate = yield* Deferred.make<void>()
+          const result = yield* Deferred.make<Exit.Exit<void, unknown>>()
+          gates.push(gate)
+          results.push(result)
+          if (touch) yield* Session.get(Count)
+          yield* Effect.forkDaemon(
+            Effect.zipRight(
+              Deferred.await(gate),
+              Effect.flatMap(Effect.exit(Session.set(Count, 99)), (exit) => Deferred.succeed(result, exit))
+            )
+          )
+          return HttpServerResponse.text("ok")
+        })
+      const app = HttpRouter.empty.pipe(
+        HttpRouter.post("/counter", increment),
+        HttpRouter.post("/untouched", late(false)),
+        HttpRouter.post("/touched", late(true)),
+        HttpSession.middleware
+      )
+      const request = inProcess(app, yield* Layer.build(sessionLayer(SessionStore.layerMemory())))
+      const cookie = cookieOf(yield* request("POST", "/counter"))
+      for (const path of ["/untouched", "/touched", "/untouched", "/touched"] as const) {
+        expect((yield* request("POST", path, cookie)).status).toBe(200)
+        const i = results.length - 1
+        yield* Deferred.succeed(gates[i]!, undefined)
+        const exit = yield* Deferred.await(results[i]!)
+        expect(Exit.isFailure(exit) && Cause.failureOption(exit.cause)).toEqual(
+          Option.some(new SessionError.SessionStateError({ reason: "WriteNotAllowed" }))
+        )
+      }
+      // nothing of the late writes reached the store
+      expect(yield* textOf(yield* request("POST", "/counter", cookie))).toBe("2")
     }))
 })
 

@@ -56,8 +56,16 @@ export class RequestState extends Redacting {
   get manager(): Manager {
     return this.madeManager ??= new Manager(this.store, this.config.session, this.opened.id, this.opened.adopt)
   }
+  /**
+   * Set when the request's unit has ended with no unit made: a unit asked for later (by a fiber the
+   * handler left running) is a closed one, which reads the committed data and refuses writes, as
+   * the ended unit of a request that touched its session does.
+   */
+  over = false
   get unit(): Unit {
-    return this.madeUnit ??= new Unit(this.manager, undefined, this.mode)
+    return this.madeUnit ??= this.over
+      ? new Unit(this.manager, "WriteNotAllowed")
+      : new Unit(this.manager, undefined, this.mode)
   }
   set unit(unit: Unit) {
     this.madeUnit = unit

@@ -161,12 +161,15 @@ const run = <E, R>(
  * as on the eager path.
  */
 class LazyRun<E, R> extends SessionOpener {
+  /** Bound to a request whose handler ended without touching its session (see `RequestState.over`). */
+  private readonly over: SessionOpener
   constructor(
     private readonly app: Effect.Effect<Response, E, R>,
     readonly config: HttpSessionService,
     private readonly placement: Placement
   ) {
     super()
+    this.over = new EndedRequest(this)
   }
 
   open(request: HttpServerRequest.HttpServerRequest): RequestRun<E, R> {
@@ -185,11 +188,30 @@ class LazyRun<E, R> extends SessionOpener {
     return Effect.matchCauseEffect(this.app, {
       onSuccess: (response) => {
         const run = this.runOf(request)
-        return run === undefined ? Effect.succeed(response) : run.ended(response)
+        if (run !== undefined) return run.ended(response)
+        bind(request, this.over)
+        return Effect.succeed(response)
       },
       // rare: the eager path's handling, on a run made now if the handler made none
-      onFailure: (cause) => (this.runOf(request) ?? this.open(request)).failed(cause)
+      onFailure: (cause) => {
+        const run = this.runOf(request)
+        if (run !== undefined) return run.failed(cause)
+        bind(request, this.over)
+        return this.open(request).failed(cause)
+      }
     })
+  }
+}
+
+/** What a lazy request whose handler never touched its session leaves bound: a run already over. */
+class EndedRequest extends SessionOpener {
+  constructor(private readonly lazy: LazyRun<any, any>) {
+    super()
+  }
+  open(request: HttpServerRequest.HttpServerRequest): RequestState {
+    const run = this.lazy.open(request)
+    run.over = true
+    return run
   }
 }
 
@@ -277,7 +299,10 @@ class RequestRun<E, R> extends RequestState {
     this.placement.serve = false
     const unit = this.unitIfMade
     // no unit: the handler never touched its session's data (it may have asked its manager)
-    if (unit === undefined) return this.writeBack(response)
+    if (unit === undefined) {
+      this.over = true
+      return this.writeBack(response)
+    }
     if (!this.config.commitOn(response.status)) {
       return Effect.zipRight(unit.rollback(), Effect.suspend(() => this.writeBack(response)))
     }
@@ -299,6 +324,7 @@ class RequestRun<E, R> extends RequestState {
     if (this.served) return Effect.failCause(cause)
     this.placement.serve = false
     const unit = this.unitIfMade
+    this.over = unit === undefined
     const rollback = unit === undefined ? Effect.void : unit.rollback()
     // the session store failing under a handler that did not handle it: answered as a failed commit
     const failure = Cause.failureOption(cause)
