@@ -395,7 +395,10 @@ export interface Session {
 }
 
 /**
- * The tag of the current unit of work (see {@link Session}).
+ * The tag of the current unit of work (see {@link Session}). What requires it says so in its type;
+ * at run time, where nothing provides a unit (an HTTP handler under `HttpSession.middleware`), the
+ * tag's default is the unit of the request in context, so the HTTP layers need not put it in the
+ * context. Outside any unit and any request, using it is a defect that says what to provide.
  *
  * @since 0.1.0
  * @category tags

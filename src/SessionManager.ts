@@ -291,7 +291,9 @@ export interface SessionManager {
 }
 
 /**
- * The tag of the session manager (see {@link SessionManager}).
+ * The tag of the session manager (see {@link SessionManager}). As with `Session.Session`, where
+ * nothing provides one (an HTTP handler under `HttpSession.middleware`), the tag's default is the
+ * manager of the request in context.
  *
  * @since 0.1.0
  * @category tags
