@@ -96,7 +96,8 @@ export abstract class SessionOpener extends Redacting {
 /** What is bound to a request: its state, or the opener that makes it at the first touch. @internal */
 export type Binding = RequestState | SessionOpener
 
-// a property of the request's source (one object a request): no WeakMap entry to make per request
+// a property of the request's source (one object a request): no WeakMap entry to make per request.
+// `Symbol.for` is typed `symbol`; the property's type below needs the constant's own unique type
 const bindingKey: unique symbol = Symbol.for("effect-session/requestBinding") as never
 
 interface Bindable {
@@ -152,21 +153,24 @@ export const withState = <A, E>(f: (state: RequestState) => Effect.Effect<A, E>)
  *
  * @internal
  */
+const withStore = <A, E>(f: (store: SessionStoreService) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  withState((state) => f(state.manager.store))
+
 class RequestStore extends Redacting implements SessionStoreService {
   readonly name = "request"
   load(id: string) {
-    return withState((state) => state.manager.store.load(id))
+    return withStore((store) => store.load(id))
   }
   save(id: string, record: SessionRecord, expectedVersion: number) {
-    return withState((state) => state.manager.store.save(id, record, expectedVersion))
+    return withStore((store) => store.save(id, record, expectedVersion))
   }
   delete(id: string, expectedVersion?: number) {
-    return withState((state) => state.manager.store.delete(id, expectedVersion))
+    return withStore((store) => store.delete(id, expectedVersion))
   }
   deleteByUser(userId: string) {
-    return withState((state) => state.manager.store.deleteByUser(userId))
+    return withStore((store) => store.deleteByUser(userId))
   }
-  readonly purge = withState((state) => state.manager.store.purge)
+  readonly purge = withStore((store) => store.purge)
   protected redacted() {
     return { _id: "effect-session/SessionStore", of: "the current request" }
   }
@@ -212,7 +216,6 @@ const noUnit = Effect.succeed<Status>("committed")
  */
 export class RequestSession extends Redacting implements SessionService {
   readonly manager: SessionManagerService = requestManager
-  readonly unitOf: Effect.Effect<Unit> = withState((state) => Effect.succeed(state.unit))
   readonly status = Effect.contextWithEffect((context: Context.Context<never>) => {
     const state = stateOf(context)
     return state === undefined ? noUnit : state.unit.status

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import * as Context from "effect/Context"
+import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -29,7 +29,7 @@ import { Manager } from "./manager.js"
 import * as metrics from "./metrics.js"
 import { type ResolvedOptions, resolveOptions } from "./options.js"
 import { sessionStoreTag } from "./storeTag.js"
-import { SessionManagerTag, SessionTag } from "./tags.js"
+import { sessionIn, SessionManagerTag, SessionTag } from "./tags.js"
 import { Unit, type UnitMode } from "./unit.js"
 
 const foreign = (what: string) =>
@@ -126,15 +126,12 @@ export const currentReadOnly: FiberRef.FiberRef<boolean> = globalValue(
   () => FiberRef.unsafeMake(false)
 )
 
-// the Session here: a unit provided closer, or the tag's default (internal/tags.ts), the request's
-const currentSession: Effect.Effect<SessionService> = Effect.contextWith((context: Context.Context<never>) =>
-  Context.unsafeGet(context as Context.Context<Session>, SessionTag)
-)
+const currentSession: Effect.Effect<SessionService> = Effect.contextWith(sessionIn)
 
 /** @internal */
 export const readOnly = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.contextWithEffect((context: Context.Context<never>) => {
-    const current = Context.unsafeGet(context as Context.Context<Session>, SessionTag)
+    const current = sessionIn(context)
     // the unit already open here (the request's, say) reads without the lock too, if it has not
     // touched the session yet
     if (current instanceof Unit) current.readOnly()

@@ -22,7 +22,8 @@ import { requestManager, requestSession } from "./current.js"
 export const SessionTag: Context.Tag<Session, SessionService> = Context.Reference<Session>()(
   "effect-session/Session",
   { defaultValue: (): SessionService => requestSession }
-  // a Reference typed as a plain tag, so that what requires it says so (see above)
+  // Effect types a Reference as required by nothing (`yield*` of it has no requirement); the types
+  // cannot say "has a default at run time, yet must be provided", so it is typed as the plain tag
 ) as unknown as Context.Tag<Session, SessionService>
 
 /** @internal */
@@ -31,5 +32,14 @@ export const SessionManagerTag: Context.Tag<SessionManager, SessionManagerServic
 >()(
   "effect-session/SessionManager",
   { defaultValue: (): SessionManagerService => requestManager }
-  // a Reference typed as a plain tag, so that what requires it says so (see above)
+  // typed as the plain tag, as SessionTag above: the types cannot say "a default, yet required"
 ) as unknown as Context.Tag<SessionManager, SessionManagerService>
+
+/**
+ * The `Session` in `context`: a unit provided closer, or the tag's default (the request's). A lookup
+ * that cannot miss, for code that inspects the current session without requiring it.
+ *
+ * @internal
+ */
+export const sessionIn = (context: Context.Context<never>): SessionService =>
+  Context.unsafeGet(context as Context.Context<Session>, SessionTag)

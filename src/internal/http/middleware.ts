@@ -22,7 +22,7 @@ import { SessionConflict, SessionStoreError } from "../../SessionError.js"
 import type { SessionManager } from "../../SessionManager.js"
 import { bind, boundTo, RequestSession, RequestState, SessionOpener, stateOf } from "../current.js"
 import { backoff, canRetry, outsideUnit, runUnit } from "../runner.js"
-import { SessionTag } from "../tags.js"
+import { sessionIn, SessionTag } from "../tags.js"
 import { Unit } from "../unit.js"
 import { HttpSessionTag } from "./config.js"
 import type { Opened } from "./transport.js"
@@ -192,12 +192,11 @@ class LazyRun<E, R> extends SessionOpener {
         bind(request, this.over)
         return Effect.succeed(response)
       },
-      // rare: the eager path's handling, on a run made now if the handler made none
+      // rare: the eager path's handling, on a run made now (and bound, over) if the handler made none
       onFailure: (cause) => {
-        const run = this.runOf(request)
-        if (run !== undefined) return run.failed(cause)
-        bind(request, this.over)
-        return this.open(request).failed(cause)
+        let run = this.runOf(request)
+        if (run === undefined) bind(request, run = this.open(request))
+        return run.failed(cause)
       }
     })
   }
@@ -356,8 +355,7 @@ class RequestRun<E, R> extends RequestState {
  */
 export const manual = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.contextWithEffect((context: Context.Context<never>) => {
-    // a unit provided closer, or the tag's default, the request's (internal/tags.ts)
-    const current = Context.unsafeGet(context as Context.Context<Session>, SessionTag)
+    const current = sessionIn(context)
     if (current instanceof Unit) {
       // an HttpApi handler: ApiSession provided the request's unit itself
       return Effect.provideService(self, SessionTag, outsideUnit(current.manager))
