@@ -98,25 +98,25 @@ export type Binding = RequestState | SessionOpener
 
 // a property of the request's source (one object a request): no WeakMap entry to make per request.
 // `Symbol.for` is typed `symbol`; the property's type below needs the constant's own unique type
-const bindingKey: unique symbol = Symbol.for("effect-session/requestBinding") as never
+/** @internal */
+export const bindingKey: unique symbol = Symbol.for("effect-session/requestBinding") as never
 
-interface Bindable {
+/** What holds a request's binding: its source, under `bindingKey`. @internal */
+export interface Bindable {
   [bindingKey]?: Binding | undefined
 }
 
-const sourceOf = (request: HttpServerRequest.HttpServerRequest): Bindable => {
+/**
+ * The object a request's binding is a property of: the request's source, which `HttpRouter.mount`
+ * and route prefixes keep when they replace the request object. Found once a request by the
+ * middleware, which reads and writes the binding there.
+ *
+ * @internal
+ */
+export const holderOf = (request: HttpServerRequest.HttpServerRequest): Bindable => {
   const source = request.source
   return (typeof source === "object" && source !== null ? source : request) as Bindable
 }
-
-/** @internal */
-export const bind = (request: HttpServerRequest.HttpServerRequest, binding: Binding): void => {
-  sourceOf(request)[bindingKey] = binding
-}
-
-/** What is bound to `request` now. @internal */
-export const boundTo = (request: HttpServerRequest.HttpServerRequest): Binding | undefined =>
-  sourceOf(request)[bindingKey]
 
 /**
  * The session of the request in `context`, if a middleware runs it: opened here if it was not
@@ -129,9 +129,9 @@ export const stateOf = (context: Context.Context<never>): RequestState | undefin
     HttpServerRequest.HttpServerRequest.key
   )
   if (request === undefined) return undefined
-  const source = sourceOf(request)
-  const bound = source[bindingKey]
-  return bound instanceof SessionOpener ? (source[bindingKey] = bound.open(request)) : bound
+  const holder = holderOf(request)
+  const bound = holder[bindingKey]
+  return bound instanceof SessionOpener ? (holder[bindingKey] = bound.open(request)) : bound
 }
 
 const missing = Effect.dieMessage(

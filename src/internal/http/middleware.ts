@@ -20,7 +20,7 @@ import type { HttpSession, HttpSessionService } from "../../HttpSession.js"
 import type { Session } from "../../Session.js"
 import { SessionConflict, SessionStoreError } from "../../SessionError.js"
 import type { SessionManager } from "../../SessionManager.js"
-import { bind, boundTo, RequestSession, RequestState, SessionOpener, stateOf } from "../current.js"
+import { type Binding, bindingKey, holderOf, RequestSession, RequestState, SessionOpener, stateOf } from "../current.js"
 import { backoff, canRetry, outsideUnit, runUnit } from "../runner.js"
 import { sessionIn, SessionTag } from "../tags.js"
 import { Unit } from "../unit.js"
@@ -138,7 +138,7 @@ const run = <E, R>(
 ): Effect.Effect<Response, E, R> => {
   if (opened.redirect !== undefined) return Effect.succeed(opened.redirect)
   const state = new RequestRun(app, config, request, opened, placement)
-  bind(request, state)
+  holderOf(request)[bindingKey] = state
   const ran: Effect.Effect<Response, E, R> = interruptible
     ? Effect.uninterruptibleMask((restore) => {
       state.restore = restore
@@ -178,24 +178,28 @@ class LazyRun<E, R> extends SessionOpener {
 
   // the run this opener made for the request, if its handler touched the session (a nested
   // middleware's run is its own)
-  private runOf(request: HttpServerRequest.HttpServerRequest): RequestRun<E, R> | undefined {
-    const bound = boundTo(request)
+  private runOf(bound: Binding | undefined): RequestRun<E, R> | undefined {
     return bound instanceof RequestRun && bound.opener === this ? bound : undefined
   }
 
   run(request: HttpServerRequest.HttpServerRequest): Effect.Effect<Response, E, R> {
-    bind(request, this)
+    const holder = holderOf(request)
+    holder[bindingKey] = this
     return Effect.matchCauseEffect(this.app, {
       onSuccess: (response) => {
-        const run = this.runOf(request)
-        if (run !== undefined) return run.ended(response)
-        bind(request, this.over)
+        const bound = holder[bindingKey]
+        // still this opener: the handler never touched its session (the usual case, checked first)
+        if (bound !== this) {
+          const run = this.runOf(bound)
+          if (run !== undefined) return run.ended(response)
+        }
+        holder[bindingKey] = this.over
         return Effect.succeed(response)
       },
       // rare: the eager path's handling, on a run made now (and bound, over) if the handler made none
       onFailure: (cause) => {
-        let run = this.runOf(request)
-        if (run === undefined) bind(request, run = this.open(request))
+        let run = this.runOf(holder[bindingKey])
+        if (run === undefined) holder[bindingKey] = run = this.open(request)
         return run.failed(cause)
       }
     })
