@@ -21,7 +21,7 @@
  *   work (HTTP parsing, its span, the socket) is not in it: compare the added µs, not ratios;
  * - the CPU µs each route adds over bare measured side by side in one process (`--paired=<route>`:
  *   batches of the two alternate, ABBA, and the median of the differences is kept), the median of
- *   `--paired-runs` such processes (default 3).
+ *   `--paired-runs` such processes (default 7).
  *
  * Flags: `--requests=N` (per batch, default 2000), `--rounds=N` (runs per route, default 5),
  * `--top=N` (effect-session functions listed);
@@ -44,7 +44,7 @@ const flag = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.spl
 const REQUESTS = Number(flag("requests") ?? 2000)
 const TOP = Number(flag("top") ?? 15)
 const ROUNDS = Number(flag("rounds") ?? 5)
-const PAIRED_RUNS = Number(flag("paired-runs") ?? 3)
+const PAIRED_RUNS = Number(flag("paired-runs") ?? 7)
 
 // ---------------------------------------------------------------------------------------------
 // counting ops
