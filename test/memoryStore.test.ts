@@ -24,6 +24,41 @@ describe("memory store", () => {
       expect(Option.isSome(yield* store.load("d"))).toBe(true)
     }))
 
+  it.scoped("a session saved again and again keeps its place, its bytes and its user right", () =>
+    Effect.gen(function*() {
+      // its entry is the last of its shard's order: each save replaces it where it stands
+      const store = yield* SessionStore.makeMemory({ maxEntries: 3 })
+      for (const id of ["b", "c"]) yield* store.save(id, record(1_000_000), 0)
+      yield* store.save("a", { ...record(1_000_000), userId: "first" }, 0)
+      // used after "a"'s first save, before its others
+      yield* store.load("b")
+      for (let version = 1; version <= 20; version++) {
+        const userId = version < 20 ? "first" : "second"
+        yield* store.save(
+          "a",
+          { ...record(1_000_000, { n: "x".repeat(version) }), version: version + 1, userId },
+          version
+        )
+      }
+      // the same size and bytes as a store given only the final records
+      const fresh = yield* SessionStore.makeMemory({ maxEntries: 3 })
+      for (const id of ["b", "c"]) yield* fresh.save(id, record(1_000_000), 0)
+      yield* fresh.save("a", { ...record(1_000_000, { n: "x".repeat(20) }), version: 21, userId: "second" }, 0)
+      expect(store.size()).toBe(fresh.size())
+      expect(store.bytes()).toBe(fresh.bytes())
+      // the user index follows the last save
+      expect(yield* store.deleteByUser("first")).toBe(0)
+      expect(Option.map(yield* store.load("a"), (r) => [r.version, r.userId])).toEqual(Option.some([21, "second"]))
+      // "c" is the least recently used, then "b": "a" stays however many new sessions come
+      yield* store.save("d", record(1_000_000), 0)
+      expect(Option.isNone(yield* store.load("c"))).toBe(true)
+      yield* store.save("e", record(1_000_000), 0)
+      expect(Option.isNone(yield* store.load("b"))).toBe(true)
+      expect(Option.isSome(yield* store.load("a"))).toBe(true)
+      expect(yield* store.deleteByUser("second")).toBe(1)
+      expect(Option.isNone(yield* store.load("a"))).toBe(true)
+    }))
+
   it.scoped("evicts in order of use over the whole store, however the sessions are spread inside it", () =>
     Effect.gen(function*() {
       const store = yield* SessionStore.makeMemory({ maxEntries: 100 })
