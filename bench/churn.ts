@@ -8,8 +8,8 @@
  * Each figure is ns per operation pair, the median of 5 runs of 200 000, with a fresh key string
  * each time (as a request's session id is): its hashing (about 0.1 µs) is in every row.
  */
-import { runInNewContext } from "node:vm"
 import * as v8 from "node:v8"
+import { runInNewContext } from "node:vm"
 
 v8.setFlagsFromString("--expose-gc")
 const gc = runInNewContext("gc") as () => void
