@@ -18,9 +18,8 @@ import type {
   SessionStore,
   SessionSummary
 } from "../SessionStore.js"
-import { deepFreeze } from "./json.js"
+import { DecodedCache } from "./memoryDecoded.js"
 import { bytesOf, createdAtOf, type Entry, makeEntry, userOf } from "./memoryEntry.js"
-import { isSessionData } from "./snapshot.js"
 import { summary } from "./storeList.js"
 import { sessionStoreTag } from "./storeTag.js"
 import { hash, UserIndex } from "./userIndex.js"
@@ -34,18 +33,6 @@ export const defaults = {
   sweepInterval: Duration.minutes(1),
   retainExpired: Duration.hours(1)
 }
-
-/**
- * The decoded data of the most recently used large sessions is kept beside their text, frozen (see
- * `isSessionData`): a load of such a session gives the same object again instead of parsing its text,
- * and the session's snapshot of that object is built once (snapshot.ts), so that a load costs the
- * same at 1 000 keys as at 10. A session whose text is shorter than `HOT_MIN_CHARS` parses in a few
- * microseconds and is not kept; at most `HOT_MAX` sessions and `HOT_MAX_CHARS` characters of their
- * text are, least recently used out first. Their decoded form is not counted in `maxBytes`.
- */
-const HOT_MIN_CHARS = 512
-const HOT_MAX = 128
-const HOT_MAX_CHARS = 2 * 1024 * 1024
 
 const SWEEP_CHUNK = 1024
 
@@ -144,43 +131,7 @@ const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope>
     let size = 0
     let bytes = 0
     let uses = 0
-    // the decoded data of recently used large sessions, in order of use (see HOT_MIN_CHARS)
-    const hot = new Map<Entry, SessionRecord["data"]>()
-    let hotChars = 0
-    // the entry last set in `hot` (as `tails` above)
-    let hotTail: Entry | undefined = undefined
-
-    const keepDecoded = (entry: Entry, data: SessionRecord["data"]) => {
-      hot.set(entry, data)
-      hotTail = entry
-      hotChars += entry.data.length
-      while (hot.size > HOT_MAX || hotChars > HOT_MAX_CHARS) {
-        const oldest = hot.keys().next().value!
-        hot.delete(oldest)
-        hotChars -= oldest.data.length
-      }
-    }
-    const dropDecoded = (entry: Entry) => {
-      if (entry.data.length >= HOT_MIN_CHARS && hot.delete(entry)) hotChars -= entry.data.length
-    }
-    // the record's data as parsed from its text, or as kept decoded
-    const decode = (entry: Entry): SessionRecord["data"] => {
-      const text = entry.data
-      if (text.length < HOT_MIN_CHARS) return JSON.parse(text)
-      const kept = hot.get(entry)
-      if (kept !== undefined) {
-        // a use: to the end of the order, unless it is there already
-        if (hotTail !== entry) {
-          hot.delete(entry)
-          hot.set(entry, kept)
-          hotTail = entry
-        }
-        return kept
-      }
-      const data: SessionRecord["data"] = deepFreeze(JSON.parse(text))
-      if (text.length <= HOT_MAX_CHARS) keepDecoded(entry, data)
-      return data
-    }
+    const decoded = new DecodedCache()
 
     const shardOf = (key: string) => hash(key) & shardMask
     const head = (shard: number): Entry | undefined => {
@@ -197,7 +148,7 @@ const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope>
       bytes -= bytesOf(id, entry.data)
       if (heads[shard] === entry) heads[shard] = undefined
       byUser.remove(userOf(entry), id)
-      dropDecoded(entry)
+      decoded.drop(entry)
     }
     const remove = (id: string) => {
       const shard = shardOf(id)
@@ -238,7 +189,7 @@ const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope>
       if (entry === undefined) return Option.none()
       let data: SessionRecord["data"]
       try {
-        data = decode(entry)
+        data = decoded.decode(entry)
       } catch {
         return Option.none()
       }
@@ -303,14 +254,8 @@ const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope>
       size++
       bytes += needed
       byUser.add(record.userId, id)
-      keepCommitted(entry, data, record)
+      decoded.committed(entry, record.data)
       return undefined
-    }
-    // the data of a commit, kept as it is for the next load (see HOT_MIN_CHARS)
-    const keepCommitted = (entry: Entry, data: string, record: SessionRecord) => {
-      if (data.length >= HOT_MIN_CHARS && data.length <= HOT_MAX_CHARS && isSessionData(record.data)) {
-        keepDecoded(entry, record.data)
-      }
     }
     // a save of the session whose entry is the last of its shard's order (see `tails`): the new
     // entry takes the old one's place in the Map, where it is the last too. Not where the store
@@ -337,8 +282,8 @@ const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope>
         byUser.remove(userId, id)
         byUser.add(record.userId, id)
       }
-      dropDecoded(current)
-      keepCommitted(entry, data, record)
+      decoded.drop(current)
+      decoded.committed(entry, record.data)
       return true
     }
     const load = (id: string) => Effect.sync(() => loadNow(id))
@@ -418,9 +363,7 @@ const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope>
           tails[shard] = undefined
         }
         byUser.clear()
-        hot.clear()
-        hotTail = undefined
-        hotChars = 0
+        decoded.clear()
         size = 0
         bytes = 0
       })
