@@ -18,22 +18,27 @@ import type { Session, SessionService } from "../Session.js"
 import type { SessionManager, SessionManagerService } from "../SessionManager.js"
 import { requestManager, requestSession } from "./current.js"
 
-/** @internal */
-export const SessionTag: Context.Tag<Session, SessionService> = Context.Reference<Session>()(
-  "effect-session/Session",
-  { defaultValue: (): SessionService => requestSession }
-  // Effect types a Reference as required by nothing (`yield*` of it has no requirement); the types
-  // cannot say "has a default at run time, yet must be provided", so it is typed as the plain tag
-) as unknown as Context.Tag<Session, SessionService>
+/**
+ * A tag with a default at run time that a program must still be given in its type. Effect types a
+ * `Reference` as required by nothing (a `yield*` of it has no requirement), and the types cannot say
+ * "has a default at run time, yet must be provided"; so the Reference is typed as the plain tag it
+ * also is at run time (`Context.unsafeGet` falls back to its default where it is missing). The one
+ * cast of this module.
+ */
+const requiredReference = <Id, Service>(key: string, defaultValue: () => Service): Context.Tag<Id, Service> =>
+  Context.Reference<Id>()(key, { defaultValue }) as unknown as Context.Tag<Id, Service>
 
 /** @internal */
-export const SessionManagerTag: Context.Tag<SessionManager, SessionManagerService> = Context.Reference<
-  SessionManager
->()(
+export const SessionTag: Context.Tag<Session, SessionService> = requiredReference(
+  "effect-session/Session",
+  (): SessionService => requestSession
+)
+
+/** @internal */
+export const SessionManagerTag: Context.Tag<SessionManager, SessionManagerService> = requiredReference(
   "effect-session/SessionManager",
-  { defaultValue: (): SessionManagerService => requestManager }
-  // typed as the plain tag, as SessionTag above: the types cannot say "a default, yet required"
-) as unknown as Context.Tag<SessionManager, SessionManagerService>
+  (): SessionManagerService => requestManager
+)
 
 /**
  * The `Session` in `context`: a unit provided closer, or the tag's default (the request's). A lookup
