@@ -46,7 +46,7 @@ export class RequestState extends Redacting {
     return { _id: "effect-session/RequestSession" }
   }
   /** The store of this request: the transport's own (a sealed cookie's one record), or the layer's. */
-  protected get store(): SessionStoreService {
+  get store(): SessionStoreService {
     return this.opened.store ?? this.config.store
   }
   /** A request of a safe method reads without the session's lock (it takes it at a first write). */
@@ -154,7 +154,7 @@ export const withState = <A, E>(f: (state: RequestState) => Effect.Effect<A, E>)
  * @internal
  */
 const withStore = <A, E>(f: (store: SessionStoreService) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
-  withState((state) => f(state.manager.store))
+  withState((state) => f(state.store))
 
 class RequestStore extends Redacting implements SessionStoreService {
   readonly name = "request"

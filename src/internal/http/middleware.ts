@@ -63,6 +63,7 @@ export const middleware = <E, R>(
   const placement: Placement = { serve: undefined, lazy: undefined }
   return Effect.withFiberRuntime((fiber, status) => {
     const context = fiber.currentContext
+    // per request: one Map lookup (`Context.unsafeGet` makes two); it only says why where it misses
     const config: HttpSessionService | undefined = context.unsafeMap.get(HttpSessionTag.key)
     return start(handlerOf(app), config ?? Context.unsafeGet(context, HttpSessionTag), context, placement, status)
   })
@@ -94,6 +95,7 @@ const start = <E, R>(
   const lazy = placement.lazy
   // the usual case, first and with no more than it needs (see LazyRun)
   if (lazy !== undefined && lazy.config === config && !interruptible) {
+    // one Map lookup, as for the configuration: a middleware that placed itself has run under a request
     return lazy.run(context.unsafeMap.get(HttpServerRequest.HttpServerRequest.key))
   }
   const request = Context.unsafeGet(context, HttpServerRequest.HttpServerRequest)
@@ -187,12 +189,9 @@ class LazyRun<E, R> extends SessionOpener {
     holder[bindingKey] = this
     return Effect.matchCauseEffect(this.app, {
       onSuccess: (response) => {
-        const bound = holder[bindingKey]
-        // still this opener: the handler never touched its session (the usual case, checked first)
-        if (bound !== this) {
-          const run = this.runOf(bound)
-          if (run !== undefined) return run.ended(response)
-        }
+        const run = this.runOf(holder[bindingKey])
+        if (run !== undefined) return run.ended(response)
+        // the handler never touched its session
         holder[bindingKey] = this.over
         return Effect.succeed(response)
       },
