@@ -26,6 +26,7 @@ import { requestManager, requestSession } from "./current.js"
  * cast of this module.
  */
 const requiredReference = <Id, Service>(key: string, defaultValue: () => Service): Context.Tag<Id, Service> =>
+  // a Reference, typed as the required tag it also is at run time (see above: no type says both)
   Context.Reference<Id>()(key, { defaultValue }) as unknown as Context.Tag<Id, Service>
 
 /** @internal */
