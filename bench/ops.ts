@@ -23,6 +23,12 @@
  *   batches of the two alternate, ABBA, and the median of the differences is kept), the median of
  *   `--paired-runs` such processes (default 7).
  *
+ * Every measuring process runs with V8's `--single-threaded-gc`. `process.cpuUsage` counts all the
+ * threads of a process, and with a second core free V8 runs its garbage collection in parallel
+ * there, at a higher total CPU cost that depends on what else the machine runs. Without the flag a
+ * process lands in one of two states (bare Effect here: about 11 or about 16-17 µs a request), and a
+ * route's added µs scale with it (the untouched route: about 0.55 or about 0.8).
+ *
  * Flags: `--requests=N` (per batch, default 2000), `--rounds=N` (runs per route, default 5),
  * `--top=N` (effect-session functions listed);
  * `--cpu=<route>` and `--paired=<route>` are how the script runs one route's CPU measurements in a
@@ -250,25 +256,36 @@ const cpuOf = async (r: Route): Promise<number> => {
  * same JIT state, so this is the figure that a busy machine blurs least.
  */
 const PAIRS = 24
-const pairedOf = async (r: Route): Promise<number> => {
+const pairedOf = async (r: Route): Promise<{ added: number; bare: number }> => {
   const bare = await timed(ROUTES[0]!)
   const route = await timed(r)
   await bare.loop(REQUESTS * 3)
   await route.loop(REQUESTS * 3)
   const differences: Array<number> = []
+  const bares: Array<number> = []
   for (let p = 0; p < PAIRS; p++) {
     if (p % 2 === 0) {
       const b = await bare.batch(REQUESTS)
+      bares.push(b)
       differences.push((await route.batch(REQUESTS)) - b)
     } else {
       const a = await route.batch(REQUESTS)
-      differences.push(a - (await bare.batch(REQUESTS)))
+      const b = await bare.batch(REQUESTS)
+      bares.push(b)
+      differences.push(a - b)
     }
   }
   await bare.dispose()
   await route.dispose()
-  return median(differences)
+  return { added: median(differences), bare: median(bares) }
 }
+
+/** How every measuring process runs (see the top of this file). */
+const measuring = (args: ReadonlyArray<string>) =>
+  spawnSync(process.execPath, ["--single-threaded-gc", import.meta.filename, ...args, `--requests=${REQUESTS}`], {
+    encoding: "utf8",
+    cwd: ROOT
+  })
 
 const main = async () => {
   if (import.meta.url.endsWith(".ts")) {
@@ -284,7 +301,8 @@ const main = async () => {
   }
   const pairedWith = flag("paired")
   if (pairedWith !== undefined) {
-    console.log(`ADDED ${await pairedOf(ROUTES.find((r) => r.name === pairedWith)!)}`)
+    const { added, bare } = await pairedOf(ROUTES.find((r) => r.name === pairedWith)!)
+    console.log(`BARE ${bare}\nADDED ${added}`)
     process.exit(0)
   }
   // CPU: each route in a process of its own (no JIT state shared with the other routes), ROUNDS
@@ -292,10 +310,7 @@ const main = async () => {
   const cpu = new Map<string, Array<number>>()
   for (let round = 0; round < ROUNDS; round++) {
     for (const r of ROUTES) {
-      const child = spawnSync(process.execPath, [import.meta.filename, `--cpu=${r.name}`, `--requests=${REQUESTS}`], {
-        encoding: "utf8",
-        cwd: ROOT
-      })
+      const child = measuring([`--cpu=${r.name}`])
       const figure = /^CPU (\S+)/m.exec(child.stdout)?.[1]
       if (figure === undefined) throw new Error(`${r.name}: ${child.stderr}`)
       cpu.set(r.name, [...(cpu.get(r.name) ?? []), Number(figure)])
@@ -303,16 +318,14 @@ const main = async () => {
   }
   // the same added µs measured side by side with bare in one process, PAIRED_RUNS processes each
   const paired = new Map<string, Array<number>>()
+  const pairedBare: Array<number> = []
   for (let round = 0; round < PAIRED_RUNS; round++) {
     for (const r of ROUTES.slice(1)) {
-      const child = spawnSync(
-        process.execPath,
-        [import.meta.filename, `--paired=${r.name}`, `--requests=${REQUESTS}`],
-        { encoding: "utf8", cwd: ROOT }
-      )
+      const child = measuring([`--paired=${r.name}`])
       const figure = /^ADDED (\S+)/m.exec(child.stdout)?.[1]
       if (figure === undefined) throw new Error(`${r.name}: ${child.stderr}`)
       paired.set(r.name, [...(paired.get(r.name) ?? []), Number(figure)])
+      pairedBare.push(Number(/^BARE (\S+)/m.exec(child.stdout)?.[1]))
     }
   }
   const rows = []
@@ -335,7 +348,9 @@ const main = async () => {
   console.log(
     `${new Date().toISOString()}; code ${codeState()}; ${os.cpus()[0]?.model}, Node ${process.version}; load average ${
       os.loadavg().map((l) => l.toFixed(2)).join(" ")
-    }\n`
+    }; measured with --single-threaded-gc; bare in the side-by-side processes: median ${
+      median(pairedBare).toFixed(1)
+    } µs a request (${Math.min(...pairedBare).toFixed(1)} to ${Math.max(...pairedBare).toFixed(1)})\n`
   )
   console.log(
     `| route | Effect ops/req | added ops | fibers/req | ops in src/ | CPU µs/req (lowest of ${ROUNDS}) | added µs | highest run | added µs, paired with bare (median of ${PAIRED_RUNS}) | paired runs' range |`
