@@ -146,6 +146,10 @@ export const withState = <A, E>(f: (state: RequestState) => Effect.Effect<A, E>)
     return state === undefined ? missing : f(state)
   })
 
+// runs `f` on the store of the request's session (without making its manager)
+const withStore = <A, E>(f: (store: SessionStoreService) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  withState((state) => f(state.store))
+
 /**
  * The store of the request in context (its session's: a sealed cookie's one record, or the HTTP
  * layer's), reached through the request: the `store` of the HTTP handlers' `SessionManager`. It
@@ -153,9 +157,6 @@ export const withState = <A, E>(f: (state: RequestState) => Effect.Effect<A, E>)
  *
  * @internal
  */
-const withStore = <A, E>(f: (store: SessionStoreService) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
-  withState((state) => f(state.store))
-
 class RequestStore extends Redacting implements SessionStoreService {
   readonly name = "request"
   load(id: string) {

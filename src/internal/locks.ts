@@ -13,7 +13,7 @@ import { schedule } from "./timer.js"
  * every acquire and deleted at every release is a delete and an insert per request, on which a Map
  * rebuilds its table every few times. On Node 20 a `delete` and a `set` of the one key of a Map
  * cost about 0.8 µs once the Map is in V8's old generation (where a long-lived table ends up),
- * against 0.2 µs while it is young; a `get`, or a `set` of a key already there, costs the same
+ * against 0.15 µs while it is young; a `get`, or a `set` of a key already there, costs the same
  * either way. A free entry is taken again by the session's next unit without touching the Map. The
  * memory store avoids the same churn (memoryStore.ts). With both changes, a counter request on the
  * memory store costs 6 to 7 µs less CPU, measured in one process beside another app (as in a server).

@@ -32,11 +32,14 @@ export class DecodedCache {
     this.kept.set(entry, data)
     this.last = entry
     this.chars += entry.data.length
-    while (this.kept.size > MAX || this.chars > MAX_CHARS) {
-      const oldest = this.kept.keys().next().value!
-      this.kept.delete(oldest)
-      this.chars -= oldest.data.length
-    }
+    while (this.kept.size > MAX || this.chars > MAX_CHARS) this.forget(this.kept.keys().next().value!)
+  }
+
+  // the entry must be in `kept`; `last` does not keep a forgotten entry's data alive
+  private forget(entry: Entry): void {
+    this.kept.delete(entry)
+    this.chars -= entry.data.length
+    if (this.last === entry) this.last = undefined
   }
 
   /** The entry's data, parsed from its text or as kept decoded. */
@@ -67,7 +70,7 @@ export class DecodedCache {
 
   /** Forgets the entry's data (the entry left the store, or was replaced). */
   drop(entry: Entry): void {
-    if (entry.data.length >= MIN_CHARS && this.kept.delete(entry)) this.chars -= entry.data.length
+    if (entry.data.length >= MIN_CHARS && this.kept.has(entry)) this.forget(entry)
   }
 
   clear(): void {

@@ -147,6 +147,8 @@ const make = (options: Resolved): Effect.Effect<MemoryStore, never, Scope.Scope>
       size--
       bytes -= bytesOf(id, entry.data)
       if (heads[shard] === entry) heads[shard] = undefined
+      // a removed session's data is not kept alive by the shard's tail (nor by the decoded cache)
+      if (tails[shard] === entry) tails[shard] = undefined
       byUser.remove(userOf(entry), id)
       decoded.drop(entry)
     }
